@@ -1,0 +1,173 @@
+"""The one command, ``bayestune``, with a subcommand per job.
+
+Each subcommand is a small function that calls the library and returns an exit code.
+Bad input ends in one line, ``bayestune: error: <what> (<where>)``, and exit status 2;
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bayestune import __version__
+from bayestune.errors import BayestuneError
+
+EXIT_USAGE = 2
+EXIT_INTERNAL = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line like every other bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise BayestuneError(message, f"see '{self.prog} --help'")
+
+
+# ------------------------------------------------------------------------ simulate
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from bayestune import simulator
+    from bayestune.simulator.plot import plot_overview
+
+    if args.list:
+        rows = simulator.describe_presets()
+        width = max(len(name) for name, _ in rows)
+        for name, description in rows:
+            print(f"{name:<{width}}  {description}")
+        return 0
+    if (args.preset is None) == (args.scenario is None):
+        raise BayestuneError("give exactly one of --preset NAME or --scenario FILE", "bayestune simulate")
+    if args.out is None:
+        raise BayestuneError("the output directory is required", "--out")
+    scenario = (
+        simulator.load_preset(args.preset) if args.preset else simulator.load_scenario(args.scenario)
+    )
+    sim = simulator.simulate(scenario, seed=args.seed)
+    extra = (lambda d: plot_overview(sim, d / simulator.dataset.OVERVIEW_FILE)) if args.plot else None
+    out = simulator.write_dataset(sim, args.out, force=args.force, extra=extra)
+    _report_dataset(out, sim)
+    return 0
+
+
+def _report_dataset(out: Path, sim: simulator.SimulatedDataset) -> None:  # noqa: F821
+    truth = sim.truth
+    s = truth["structure"]
+    print(f"Simulated {truth['scenario']['name']!r} (seed {truth['scenario']['seed']}): "
+          f"{len(sim.data)} weeks, {len(truth['columns']['channels'])} channels, "
+          f"{'well-specified' if s['well_specified'] else 'misspecified'}.")
+    for name in sorted(p.name for p in out.iterdir()):
+        print(f"  {out / name}")
+
+
+# ------------------------------------------------------------------------ validate
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from bayestune import simulator
+
+    roles = None
+    if args.channels is not None:
+        roles = simulator.parse_columns(args.date_column, args.target_column, args.channels, args.controls)
+    need = simulator.required_weeks(args.max_l_max, args.holdout) if args.max_l_max else None
+    ds = simulator.read_dataset(args.data, roles, min_weeks=need)
+    dates = ds.data[ds.columns.date]
+    print(f"{ds.path}: valid. {ds.weeks} weeks, {dates.iloc[0]:%Y-%m-%d} to {dates.iloc[-1]:%Y-%m-%d}.")
+    print(f"  target {ds.columns.target!r}; channels {', '.join(ds.columns.channels)}; "
+          f"controls {', '.join(ds.columns.controls) or 'none'}")
+    print("  truth: " + (f"yes ({ds.truth['scenario']['name']}, seed {ds.truth['scenario']['seed']})"
+                         if ds.has_truth else "none (truth scores will be reported as not available)"))
+    return 0
+
+
+# ---------------------------------------------------------------------------- demo
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from bayestune import simulator
+    from bayestune.simulator.plot import plot_overview
+
+    out = Path(args.out)
+    data_dir = out / "dataset"
+    ours = (data_dir / simulator.dataset.TRUTH_FILE).exists()
+    sim = simulator.simulate("quickstart", seed=args.seed)
+    written = simulator.write_dataset(
+        sim, data_dir, force=ours,
+        extra=lambda d: plot_overview(sim, d / simulator.dataset.OVERVIEW_FILE),
+    )
+    _report_dataset(written, sim)
+    print(f"Overview figure: {written / simulator.dataset.OVERVIEW_FILE}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- main
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="bayestune",
+        description="Benchmark and validate the tuning of Bayesian media mix models against known truth.",
+    )
+    parser.add_argument("--version", action="version", version=f"bayestune {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of any error")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser(
+        "simulate", help="simulate a dataset whose truth is known",
+        description="Simulate weekly marketing data from a preset or a scenario file and write "
+        "a dataset dir: data.csv, truth.json, contributions.csv, components.csv.",
+    )
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--preset", metavar="NAME", help="a named scenario (see --list)")
+    src.add_argument("--scenario", metavar="FILE", type=Path, help="a scenario TOML file")
+    src.add_argument("--list", action="store_true", help="list the presets and exit")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--out", metavar="DIR", type=Path, help="the dataset dir to write")
+    p.add_argument("--plot", action="store_true", help="also write overview.png")
+    p.add_argument("--force", action="store_true", help="replace a non-empty output dir")
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser(
+        "validate", help="check a dataset dir (simulated or your own)",
+        description="Read a dataset dir and report every problem with its column or CSV lines. "
+        "Without truth.json, name the columns with --channels (and --controls).",
+    )
+    p.add_argument("--data", metavar="DIR", type=Path, required=True, help="the dataset dir")
+    p.add_argument("--date-column", default="date", help="date column (default: date)")
+    p.add_argument("--target-column", default="y", help="target column (default: y)")
+    p.add_argument("--channels", metavar="A,B", help="comma-separated spend columns")
+    p.add_argument("--controls", metavar="C,D", default="", help="comma-separated control columns")
+    p.add_argument("--max-l-max", type=int, default=12, metavar="N",
+                   help="largest adstock l_max to be tried (default: 12)")
+    p.add_argument("--holdout", type=int, default=24, metavar="WEEKS",
+                   help="weeks held out for testing (default: 24)")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser(
+        "demo", help="the main job on the quickstart preset",
+        description="Simulate the quickstart preset and write its overview figure.",
+    )
+    p.add_argument("--out", metavar="DIR", default="bayestune-demo", help="output dir (default: bayestune-demo)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``bayestune``; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            build_parser().print_help()
+            return EXIT_USAGE
+        func: Callable[[argparse.Namespace], int] = args.func
+        return func(args)
+    except BayestuneError as exc:
+        if debug:
+            raise
+        print(f"bayestune: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("bayestune: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

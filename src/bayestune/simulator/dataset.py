@@ -1,0 +1,298 @@
+"""Dataset directories: write them atomically, read and validate them (simulated or a user's own).
+
+A dataset dir holds ``data.csv`` and, when simulated, ``truth.json``, ``contributions.csv``
+and ``components.csv``. A user's own data brings only ``data.csv``; its column roles are
+then given by the caller, and everything that needs the truth says it is not available.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayestune.errors import BayestuneError
+from bayestune.simulator.generate import TRUTH_SCHEMA, SimulatedDataset
+
+DATA_FILE = "data.csv"
+TRUTH_FILE = "truth.json"
+CONTRIBUTIONS_FILE = "contributions.csv"
+COMPONENTS_FILE = "components.csv"
+OVERVIEW_FILE = "overview.png"
+
+
+@dataclass(frozen=True)
+class ColumnRoles:
+    """Which column of ``data.csv`` plays which part."""
+
+    date: str
+    target: str
+    channels: tuple[str, ...]
+    controls: tuple[str, ...] = ()
+
+    @classmethod
+    def from_truth(cls, truth: dict[str, Any]) -> ColumnRoles:
+        c = truth["columns"]
+        return cls(c["date"], c["target"], tuple(c["channels"]), tuple(c.get("controls", ())))
+
+    @property
+    def numeric(self) -> tuple[str, ...]:
+        return (*self.channels, *self.controls, self.target)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A validated dataset dir: the data (dates parsed), its column roles, the truth if any."""
+
+    path: Path
+    data: pd.DataFrame
+    columns: ColumnRoles
+    truth: dict[str, Any] | None = None
+    contributions: pd.DataFrame | None = field(default=None, repr=False)
+    components: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def has_truth(self) -> bool:
+        return self.truth is not None
+
+    @property
+    def weeks(self) -> int:
+        return len(self.data)
+
+
+def required_weeks(max_l_max: int, holdout_weeks: int) -> int:
+    """Fewest weeks a dataset may have: the held-out window plus more than ``max_l_max`` to fit."""
+    return max_l_max + holdout_weeks + 1
+
+
+# ----------------------------------------------------------------------------- write
+def write_dataset(
+    sim: SimulatedDataset,
+    out: str | Path,
+    *,
+    force: bool = False,
+    extra: Callable[[Path], None] | None = None,
+) -> Path:
+    """Write a simulated dataset dir, all or nothing.
+
+    Files are written into a temporary sibling directory that is renamed into place at
+    the end; with ``force`` an existing ``out`` is replaced only once the new one is
+    complete, so a failure never leaves a half-written or lost dataset.
+
+    Parameters
+    ----------
+    sim
+        What :func:`bayestune.simulator.simulate` returned.
+    out
+        The dataset dir. It must not exist or be empty, unless ``force``.
+    extra
+        Called with the temporary dir to add more files (the overview figure).
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise BayestuneError("output path exists and is not a directory", str(out))
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise BayestuneError("output directory is not empty; pass --force to replace it", str(out))
+    parent = out.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+    except OSError as exc:
+        raise BayestuneError(f"cannot write the dataset: {exc.strerror or exc}", str(out)) from None
+    try:
+        _write_csv(sim.data, tmp / DATA_FILE)
+        _write_csv(sim.contributions, tmp / CONTRIBUTIONS_FILE)
+        _write_csv(sim.components, tmp / COMPONENTS_FILE)
+        (tmp / TRUTH_FILE).write_text(json.dumps(sim.truth, indent=2) + "\n", encoding="utf-8")
+        if extra is not None:
+            extra(tmp)
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=parent))
+            old.rmdir()
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except OSError as exc:
+        raise BayestuneError(f"cannot write the dataset: {exc.strerror or exc}", str(out)) from None
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, date_format="%Y-%m-%d", lineterminator="\n")
+
+
+# ------------------------------------------------------------------------------ read
+def _lines(mask: np.ndarray | pd.Series) -> str:
+    """CSV line numbers (header = line 1) of the rows where ``mask`` holds, shortened."""
+    rows = np.flatnonzero(np.asarray(mask)) + 2
+    shown = ", ".join(str(r) for r in rows[:5])
+    return shown + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+
+
+def read_dataset(
+    path: str | Path,
+    columns: ColumnRoles | None = None,
+    *,
+    min_weeks: int | None = None,
+) -> Dataset:
+    """Read and validate a dataset dir.
+
+    Parameters
+    ----------
+    path
+        The dataset dir (``data.csv``, and ``truth.json`` when simulated).
+    columns
+        Column roles. Taken from ``truth.json`` when not given; a dataset without
+        ``truth.json`` needs them.
+    min_weeks
+        Fewest weeks the caller needs (see :func:`required_weeks`).
+
+    Raises
+    ------
+    BayestuneError
+        Naming the file and the offending column or CSV lines.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise BayestuneError("dataset directory not found", str(path))
+    csv = path / DATA_FILE
+    if not csv.is_file():
+        raise BayestuneError(f"no {DATA_FILE} in the dataset directory", str(path))
+
+    truth = _read_truth(path / TRUTH_FILE)
+    if columns is None:
+        if truth is None:
+            raise BayestuneError(
+                f"no {TRUTH_FILE} names the column roles; give the date, target and channel columns",
+                str(path),
+            )
+        columns = ColumnRoles.from_truth(truth)
+    where = str(csv)
+    data = _read_csv(csv)
+    _validate(data, columns, where)
+    if min_weeks is not None and len(data) < min_weeks:
+        raise BayestuneError(
+            f"too few weeks: {len(data)}, need at least {min_weeks} "
+            "(the largest l_max plus the held-out window)",
+            where,
+        )
+    data[columns.date] = pd.to_datetime(data[columns.date])
+    data[list(columns.numeric)] = data[list(columns.numeric)].astype(float)
+
+    contributions = components = None
+    if truth is not None:
+        contributions = _read_optional(path / CONTRIBUTIONS_FILE, columns.date)
+        components = _read_optional(path / COMPONENTS_FILE, columns.date)
+    return Dataset(path, data, columns, truth, contributions, components)
+
+
+def _read_truth(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    try:
+        truth = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BayestuneError(f"{TRUTH_FILE} is not readable JSON: {exc}", str(path)) from None
+    if not isinstance(truth, dict) or truth.get("schema") != TRUTH_SCHEMA:
+        found = truth.get("schema") if isinstance(truth, dict) else None
+        raise BayestuneError(f"{TRUTH_FILE} schema is {found!r}, expected {TRUTH_SCHEMA!r}", str(path))
+    if "columns" not in truth:
+        raise BayestuneError(f"{TRUTH_FILE} has no 'columns' section", str(path))
+    return truth
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        data = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        raise BayestuneError("the CSV file is empty", str(path)) from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise BayestuneError(f"the CSV file cannot be parsed: {detail}", str(path)) from None
+    if data.empty:
+        raise BayestuneError("the CSV file has a header but no rows", str(path))
+    return data
+
+
+def _validate(data: pd.DataFrame, roles: ColumnRoles, where: str) -> None:
+    missing = [c for c in (roles.date, *roles.numeric) if c not in data.columns]
+    if missing:
+        raise BayestuneError(f"missing column(s): {', '.join(missing)}", where)
+
+    dates = pd.to_datetime(data[roles.date], errors="coerce", format="ISO8601")
+    bad = dates.isna()
+    if bad.any():
+        raise BayestuneError(
+            f"column {roles.date!r} has values that are not ISO dates (YYYY-MM-DD)",
+            f"{where} line(s) {_lines(bad)}",
+        )
+    dup = dates.duplicated(keep=False)
+    if dup.any():
+        raise BayestuneError(f"column {roles.date!r} has duplicate dates", f"{where} line(s) {_lines(dup)}")
+    step = dates.diff().dt.days
+    unsorted = step < 0
+    if unsorted.any():
+        raise BayestuneError(
+            f"column {roles.date!r} is not sorted in time", f"{where} line(s) {_lines(unsorted)}"
+        )
+    gap = step.notna() & (step != 7)
+    if gap.any():
+        raise BayestuneError(
+            f"column {roles.date!r} is not weekly without gaps (steps of {sorted(set(step[gap].astype(int)))} days)",
+            f"{where} line(s) {_lines(gap)}",
+        )
+
+    for col in roles.numeric:
+        values = pd.to_numeric(data[col], errors="coerce")
+        text = data[col].notna() & values.isna()
+        if text.any():
+            raise BayestuneError(f"column {col!r} has non-numeric values", f"{where} line(s) {_lines(text)}")
+        absent = data[col].isna()
+        if absent.any():
+            role = "target" if col == roles.target else "column"
+            raise BayestuneError(f"{role} {col!r} has missing values", f"{where} line(s) {_lines(absent)}")
+        if not np.isfinite(values).all():
+            raise BayestuneError(
+                f"column {col!r} has infinite values", f"{where} line(s) {_lines(~np.isfinite(values))}"
+            )
+        if col in roles.channels and (values < 0).any():
+            raise BayestuneError(
+                f"channel {col!r} has negative spend", f"{where} line(s) {_lines(values < 0)}"
+            )
+
+
+def _read_optional(path: Path, date: str) -> pd.DataFrame | None:
+    if not path.exists():
+        return None
+    frame = pd.read_csv(path)
+    frame[date] = pd.to_datetime(frame[date])
+    return frame
+
+
+def parse_columns(
+    date: str, target: str, channels: Sequence[str] | str, controls: Sequence[str] | str = ()
+) -> ColumnRoles:
+    """Column roles from CLI-style values (comma-separated strings or lists)."""
+
+    def split(v: Sequence[str] | str) -> tuple[str, ...]:
+        items = v.split(",") if isinstance(v, str) else list(v)
+        return tuple(s.strip() for s in items if s.strip())
+
+    chans = split(channels)
+    if not chans:
+        raise BayestuneError("at least one channel column is needed", "--channels")
+    return ColumnRoles(date, target, chans, split(controls))
