@@ -135,7 +135,7 @@ def fourier_features(dates: pd.DatetimeIndex | ArrayLike, order: int) -> pd.Data
     ``cos_1..cos_K`` hold :math:`\sin(2\pi k p)` and :math:`\cos(2\pi k p)`.
     """
     index = pd.DatetimeIndex(dates)
-    period = index.dayofyear.to_numpy(dtype=float) / DAYS_IN_YEAR
+    period = index.day_of_year.to_numpy(dtype=float) / DAYS_IN_YEAR
     k = np.arange(1, order + 1)
     angle = 2.0 * np.pi * period[:, None] * k[None, :]
     columns = [f"sin_{i}" for i in k] + [f"cos_{i}" for i in k]
