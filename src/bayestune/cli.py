@@ -62,12 +62,25 @@ def _report_dataset(out: Path, sim: simulator.SimulatedDataset) -> None:  # noqa
 
 
 # ------------------------------------------------------------------------ validate
+def _roles(args: argparse.Namespace):
+    from bayestune import simulator
+
+    if args.channels is None:
+        return None
+    return simulator.parse_columns(args.date_column, args.target_column, args.channels, args.controls)
+
+
+def _add_column_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--date-column", default="date", help="date column (default: date)")
+    p.add_argument("--target-column", default="y", help="target column (default: y)")
+    p.add_argument("--channels", metavar="A,B", help="comma-separated spend columns (needed without truth.json)")
+    p.add_argument("--controls", metavar="C,D", default="", help="comma-separated control columns")
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from bayestune import simulator
 
-    roles = None
-    if args.channels is not None:
-        roles = simulator.parse_columns(args.date_column, args.target_column, args.channels, args.controls)
+    roles = _roles(args)
     need = simulator.required_weeks(args.max_l_max, args.holdout) if args.max_l_max else None
     ds = simulator.read_dataset(args.data, roles, min_weeks=need)
     dates = ds.data[ds.columns.date]
@@ -76,6 +89,31 @@ def _cmd_validate(args: argparse.Namespace) -> int:
           f"controls {', '.join(ds.columns.controls) or 'none'}")
     print("  truth: " + (f"yes ({ds.truth['scenario']['name']}, seed {ds.truth['scenario']['seed']})"
                          if ds.has_truth else "none (truth scores will be reported as not available)"))
+    return 0
+
+
+# ---------------------------------------------------------------------------- tune
+TUNE_FLAGS = ("trials", "sampler", "draws", "tune", "chains", "validation", "folds", "horizon",
+              "seed", "storage", "workers", "quiet")
+
+
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from bayestune.simulator import read_dataset
+    from bayestune.tuning import load_config, tune
+
+    overrides = {k: getattr(args, k) for k in TUNE_FLAGS}
+    config = load_config(args.config, overrides)
+    dataset = read_dataset(args.data, _roles(args))
+    result = tune(dataset, config, args.out, final=not args.no_final)
+    print(f"Run dir: {result.run}")
+    print(f"Best: {result.best} with CV CRPS {result.best_crps:.2f} (target units per week)")
+    if result.final:
+        tt = result.final["train_test"]
+        print(f"Final: train CRPS {tt['train_crps']:.2f}, test CRPS {tt['test_crps']:.2f} "
+              f"on {tt['test_weeks']} weeks never seen by the fit or the search")
+        full = result.final["full_fit"]
+        verdict = "passed" if full["strict_gate_passed"] else "FAILED: " + "; ".join(full["strict_gate_failures"])
+        print(f"Full-data refit, strict convergence gate: {verdict}")
     return 0
 
 
@@ -128,15 +166,37 @@ def build_parser() -> argparse.ArgumentParser:
         "Without truth.json, name the columns with --channels (and --controls).",
     )
     p.add_argument("--data", metavar="DIR", type=Path, required=True, help="the dataset dir")
-    p.add_argument("--date-column", default="date", help="date column (default: date)")
-    p.add_argument("--target-column", default="y", help="target column (default: y)")
-    p.add_argument("--channels", metavar="A,B", help="comma-separated spend columns")
-    p.add_argument("--controls", metavar="C,D", default="", help="comma-separated control columns")
+    _add_column_flags(p)
     p.add_argument("--max-l-max", type=int, default=12, metavar="N",
                    help="largest adstock l_max to be tried (default: 12)")
     p.add_argument("--holdout", type=int, default=24, metavar="WEEKS",
                    help="weeks held out for testing (default: 24)")
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser(
+        "tune", help="pick MMM structure by held-out CRPS",
+        description="Search MMM structure (Fourier order, l_max, adstock and saturation forms) with "
+        "Optuna by rolling-origin CRPS of PyMC-Marketing fits, then refit the best. Running it "
+        "again on the same --out resumes the study. Every flag is also a config key.",
+    )
+    p.add_argument("--data", metavar="DIR", type=Path, required=True, help="the dataset dir")
+    p.add_argument("--out", metavar="RUN", type=Path, required=True, help="the run dir")
+    p.add_argument("--config", metavar="FILE", type=Path, help="a tuning config TOML")
+    p.add_argument("--trials", type=int, help="total number of trials (default: 20)")
+    p.add_argument("--sampler", choices=("numpyro", "pymc", "nutpie", "blackjax"), help="NUTS backend (default: numpyro)")
+    p.add_argument("--draws", type=int, help="draws per chain in the search (default: 500)")
+    p.add_argument("--tune", type=int, help="tuning steps per chain in the search (default: 500)")
+    p.add_argument("--chains", type=int, help="chains in the search (default: 2)")
+    p.add_argument("--validation", choices=("rolling", "tail"), help="rolling-origin folds or one tail holdout (default: rolling)")
+    p.add_argument("--folds", type=int, help="rolling-origin folds (default: 3)")
+    p.add_argument("--horizon", type=int, help="weeks predicted per fold (default: 8)")
+    p.add_argument("--seed", type=int, help="seed of the study and every fit (default: 0)")
+    p.add_argument("--storage", metavar="URL", help="an Optuna storage URL (default: SQLite in the run dir)")
+    p.add_argument("--workers", type=int, help="processes sharing the study (default: 1)")
+    p.add_argument("--quiet", action="store_const", const=True, help="no progress bar")
+    p.add_argument("--no-final", action="store_true", help="skip the final refits")
+    _add_column_flags(p)
+    p.set_defaults(func=_cmd_tune)
 
     p = sub.add_parser(
         "demo", help="the main job on the quickstart preset",

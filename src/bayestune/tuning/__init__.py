@@ -1,0 +1,69 @@
+"""The tuning loop: Optuna picks MMM structure by held-out CRPS of PyMC-Marketing fits.
+
+>>> from bayestune.tuning import tune, load_config     # doctest: +SKIP
+>>> result = tune("data/quickstart", load_config(None, {"trials": 10}), "runs/q1")
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bayestune.errors import BayestuneError
+from bayestune.simulator.dataset import ColumnRoles, Dataset, read_dataset
+from bayestune.tuning.config import TuningConfig, load_config
+from bayestune.tuning.final import run_final
+from bayestune.tuning.model import Candidate
+from bayestune.tuning.study import BEST_FILE, TRIALS_FILE, best_trial, search, write_atomic
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """What :func:`tune` returns; everything in it is also in the run dir."""
+
+    run: Path
+    best: Candidate | None
+    best_crps: float | None
+    trials: pd.DataFrame
+    final: dict[str, Any] | None
+
+
+def tune(
+    dataset: Dataset | str | Path,
+    config: TuningConfig | None = None,
+    out: str | Path = "run",
+    *,
+    columns: ColumnRoles | None = None,
+    final: bool = True,
+) -> TuneResult:
+    """Search MMM structures on ``dataset``, then run the final stage for the best one.
+
+    Running it again on the same ``out`` resumes the study up to ``config.trials``.
+    """
+    config = config or TuningConfig()
+    if not isinstance(dataset, Dataset):
+        dataset = read_dataset(dataset, columns)
+    run = Path(out)
+    study = search(dataset, config, run)
+    best = best_trial(study)
+    trials = pd.read_csv(run / TRIALS_FILE)
+    if best is None:
+        raise BayestuneError(
+            "no trial completed: every trial failed or was pruned (see trials.csv for the reasons)",
+            str(run / TRIALS_FILE),
+        )
+    candidate = Candidate(**{k: best.params[k] for k in ("yearly_seasonality", "l_max", "adstock", "saturation")})
+    final_result = None
+    if final:
+        final_result = run_final(candidate, dataset, config, run).to_dict()
+        payload = json.loads((run / BEST_FILE).read_text())
+        payload["final"] = final_result
+        write_atomic(run / BEST_FILE, json.dumps(payload, indent=2) + "\n")
+    return TuneResult(run, candidate, best.value, trials, final_result)
+
+
+__all__ = ["Candidate", "TuneResult", "TuningConfig", "load_config", "tune"]

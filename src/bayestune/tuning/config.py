@@ -1,0 +1,132 @@
+"""The tuning config: one TOML format, every CLI flag a key, validated once.
+
+The resolved config (defaults filled in, flags applied) is written into every run dir as
+``config.toml``, so a run can be repeated from its own directory.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bayestune.errors import BayestuneError
+
+SAMPLERS = ("numpyro", "pymc", "nutpie", "blackjax")
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SpaceConfig(_Config):
+    """The search space. Structure only: priors are never tuned."""
+
+    yearly_seasonality: tuple[int, int] = (1, 10)
+    l_max: tuple[int, int] = (4, 12)
+    adstock: tuple[Literal["geometric", "delayed", "weibull_pdf", "weibull_cdf"], ...] = ("geometric",)
+    saturation: tuple[Literal["logistic", "hill", "michaelis_menten", "tanh"], ...] = ("logistic",)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> SpaceConfig:
+        lo, hi = self.yearly_seasonality
+        if not 0 <= lo <= hi:
+            raise ValueError(f"yearly_seasonality range [{lo}, {hi}] must have 0 <= low <= high")
+        lo, hi = self.l_max
+        if not 1 <= lo <= hi:
+            raise ValueError(f"l_max range [{lo}, {hi}] must have 1 <= low <= high")
+        if not self.adstock or not self.saturation:
+            raise ValueError("adstock and saturation each need at least one form")
+        return self
+
+
+class GateConfig(_Config):
+    """Convergence thresholds: a fit passes when all three hold."""
+
+    max_divergence_rate: float = Field(0.10, ge=0, le=1)
+    max_rhat: float = Field(1.10, ge=1)
+    min_ess: float = Field(50.0, ge=0)
+
+
+class FinalConfig(_Config):
+    """The final stage: production settings, strict gate, the never-searched test window."""
+
+    test_weeks: int = Field(24, gt=0)
+    draws: int = Field(2000, gt=0)
+    tune: int = Field(2000, gt=0)
+    chains: int = Field(4, gt=0)
+    gate: GateConfig = GateConfig(max_divergence_rate=0.01, max_rhat=1.01, min_ess=400)
+
+
+class PrunerConfig(_Config):
+    kind: Literal["median", "none"] = "median"
+    n_startup_trials: int = Field(5, ge=0)
+    n_warmup_steps: int = Field(0, ge=0)
+
+
+class TuningConfig(_Config):
+    """Everything a tuning run needs besides the data. See the README's "Tuning config"."""
+
+    trials: int = Field(20, gt=0)
+    sampler: Literal["numpyro", "pymc", "nutpie", "blackjax"] = "numpyro"
+    draws: int = Field(500, gt=0)
+    tune: int = Field(500, gt=0)
+    chains: int = Field(2, gt=0)
+    validation: Literal["rolling", "tail"] = "rolling"
+    folds: int = Field(3, gt=0)
+    horizon: int = Field(8, gt=0)
+    seed: int = Field(0, ge=0)
+    storage: str | None = None
+    workers: int = Field(1, gt=0)
+    quiet: bool = False
+    sampler_kwargs: dict[str, Any] = Field(default_factory=dict)
+    space: SpaceConfig = SpaceConfig()
+    gate: GateConfig = GateConfig()
+    final: FinalConfig = FinalConfig()
+    pruner: PrunerConfig = PrunerConfig()
+
+    @property
+    def n_folds(self) -> int:
+        return 1 if self.validation == "tail" else self.folds
+
+    def to_toml(self) -> str:
+        data = self.model_dump(mode="json", exclude_none=True)
+        return tomli_w.dumps(data)
+
+
+def config_from_dict(data: dict[str, Any], source: str) -> TuningConfig:
+    """Validate plain data as a :class:`TuningConfig`, or raise a one-line error."""
+    try:
+        return TuningConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key {str(err['loc'][-1])!r}"
+        raise BayestuneError(f"invalid config: {msg}", f"{source}: {loc}" if loc else source) from None
+
+
+def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> TuningConfig:
+    """Read a TOML config (or the defaults) and apply ``overrides`` (flags; ``None`` = not given)."""
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BayestuneError("config file not found", source) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise BayestuneError(f"config is not valid TOML: {exc}", source) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BayestuneError(f"cannot read config: {exc.__class__.__name__}", source) from None
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            data[key] = value
+            source = f"{source} + flags" if "flags" not in source else source
+    return config_from_dict(data, source)

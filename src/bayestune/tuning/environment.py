@@ -1,0 +1,50 @@
+"""What a run ran on: package versions, sampler, device, cores."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib import metadata
+from typing import Any
+
+PACKAGES = (
+    "bayestune", "pymc-marketing", "pymc", "pytensor", "numpyro", "jax", "jaxlib", "nutpie",
+    "blackjax", "optuna", "arviz", "numpy", "pandas", "xarray",
+)
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed version of each package the results depend on (``None``: not installed)."""
+    out: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def jax_devices() -> list[str]:
+    """The devices JAX sees, e.g. ``["cpu:0"]`` or ``["cuda:0"]``."""
+    try:
+        import jax
+
+        return [f"{d.platform}:{d.id}" for d in jax.devices()]
+    except Exception as exc:  # noqa: BLE001 - a broken JAX install is reported, not fatal
+        return [f"unavailable ({exc.__class__.__name__})"]
+
+
+def environment(sampler: str) -> dict[str, Any]:
+    """The environment record written into every run dir."""
+    devices = jax_devices()
+    jax_backends = ("numpyro", "blackjax")
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cores": os.cpu_count(),
+        "sampler": sampler,
+        "device": devices[0] if sampler in jax_backends else "cpu",
+        "jax_devices": devices,
+        "packages": package_versions(),
+    }

@@ -1,0 +1,65 @@
+"""Time-series validation folds: rolling origin (expanding window) or one tail holdout.
+
+The last ``test_weeks`` weeks form the final test window: the search never sees them, so
+the final train/test gap is honest twice over (the fit and the selection never saw them).
+The search's folds end where that window starts::
+
+    |--------- fit ---------|h|                 fold 0
+    |----------- fit -----------|h|             fold 1
+    |------------- fit -------------|h|         fold 2
+                                       |test|   final test window, never searched
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bayestune.errors import BayestuneError
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Fit on weeks ``[0, train_end)``, predict weeks ``[train_end, test_end)``."""
+
+    index: int
+    train_end: int
+    test_end: int
+
+    @property
+    def horizon(self) -> int:
+        return self.test_end - self.train_end
+
+
+def search_folds(
+    n_weeks: int, *, folds: int, horizon: int, test_weeks: int, min_train: int
+) -> list[Fold]:
+    """Expanding-window folds, each predicting the ``horizon`` weeks after its fit window.
+
+    Parameters
+    ----------
+    n_weeks
+        All weeks in the dataset.
+    folds, horizon
+        Number of folds and weeks predicted per fold (a tail holdout is ``folds=1``).
+    test_weeks
+        Final test weeks at the end, kept out of the search.
+    min_train
+        Fewest weeks the first fold may fit on (more than the largest ``l_max``).
+    """
+    search_end = n_weeks - test_weeks
+    first_train = search_end - folds * horizon
+    if first_train < min_train:
+        raise BayestuneError(
+            f"too few weeks: {n_weeks} weeks leave {first_train} to fit the first fold, "
+            f"need at least {min_train} ({folds} fold(s) x {horizon} weeks + {test_weeks} "
+            "final test weeks); lower --folds, --horizon or final.test_weeks",
+            "data.csv",
+        )
+    return [
+        Fold(i, first_train + i * horizon, first_train + (i + 1) * horizon) for i in range(folds)
+    ]
+
+
+def final_split(n_weeks: int, test_weeks: int) -> Fold:
+    """The final stage's split: fit on everything before the final test window."""
+    return Fold(-1, n_weeks - test_weeks, n_weeks)

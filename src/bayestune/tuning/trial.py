@@ -1,0 +1,130 @@
+"""Run one trial: fit each fold, gate it, predict the held-out weeks, score them.
+
+This module runs a trial and classifies how it ended; recording it (Optuna storage,
+``trials.csv``) is :mod:`bayestune.tuning.study`'s job, as Optuna keeps ``_optimize`` and
+``_tell`` apart.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bayestune.evaluation.metrics import crps_ensemble
+from bayestune.simulator.dataset import Dataset
+from bayestune.tuning.folds import Fold
+from bayestune.tuning.gate import GateThresholds, check, diagnose
+from bayestune.tuning.model import Candidate, FitSettings, Timings, fit, free_parameter_names, predict
+
+
+class GateFailed(Exception):
+    """A fit failed the convergence gate; ``reasons`` say how."""
+
+    def __init__(self, fold: int, reasons: list[str]) -> None:
+        self.fold = fold
+        self.reasons = reasons
+        super().__init__(f"fold {fold}: " + "; ".join(reasons))
+
+
+class Pruned(Exception):
+    """The pruner stopped the trial after ``fold``."""
+
+    def __init__(self, fold: int) -> None:
+        self.fold = fold
+        super().__init__(f"pruned by the pruner after fold {fold}")
+
+
+@dataclass
+class TrialRecord:
+    """Everything a trial measured, whatever its ending."""
+
+    candidate: Candidate
+    seeds: list[int] = field(default_factory=list)
+    fold_crps: list[float] = field(default_factory=list)
+    week_crps: list[list[float]] = field(default_factory=list)
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
+    timings: Timings = field(default_factory=Timings)
+
+    @property
+    def value(self) -> float:
+        """Mean CRPS per held-out week over all folds (target units)."""
+        return float(np.mean(np.concatenate([np.asarray(w) for w in self.week_crps])))
+
+    def attrs(self) -> dict[str, Any]:
+        return {
+            "seeds": self.seeds,
+            "fold_crps": self.fold_crps,
+            "week_crps": self.week_crps,
+            "diagnostics": self.diagnostics,
+            "timings": self.timings.to_dict(),
+        }
+
+
+FINAL_STAGE = 2**31 - 1
+"""Stands in for the trial number when seeding the final stage's fits."""
+
+
+def fold_seed(base: int, trial: int, fold: int) -> int:
+    """The MCMC seed of one fold of one trial (or of the final stage), from the run's seed."""
+    return int(np.random.SeedSequence([base, trial, fold + 1]).generate_state(1)[0])
+
+
+def run_trial(
+    candidate: Candidate,
+    dataset: Dataset,
+    folds: list[Fold],
+    settings: FitSettings,
+    thresholds: GateThresholds,
+    *,
+    seed: int,
+    trial_number: int,
+    record: TrialRecord,
+    report: Callable[[float, int], bool] | None = None,
+) -> float:
+    """Score ``candidate`` by rolling-origin CRPS; fill ``record`` as it goes.
+
+    Parameters
+    ----------
+    report
+        Called after each fold with the mean CRPS so far and the fold index; returning
+        ``True`` prunes the trial.
+
+    Raises
+    ------
+    GateFailed
+        A fold's fit failed the convergence gate.
+    Pruned
+        ``report`` asked to stop.
+    """
+    data, columns = dataset.data, dataset.columns
+    for fold in folds:
+        s = fold_seed(seed, trial_number, fold.index)
+        record.seeds.append(s)
+        mmm, timings = fit(candidate, columns, data.iloc[: fold.train_end], settings, s)
+        try:
+            diag = diagnose(mmm.idata, free_parameter_names(mmm))
+            record.diagnostics.append(diag.to_dict())
+            passed, reasons = check(diag, thresholds)
+            if not passed:
+                record.timings.add(timings)
+                raise GateFailed(fold.index, reasons)
+            draws, timings.predict = predict(
+                mmm, columns, data.iloc[fold.train_end : fold.test_end], seed=s, out_of_sample=True
+            )
+            record.timings.add(timings)
+        finally:
+            del mmm
+            gc.collect()
+        observed = data[columns.target].to_numpy()[fold.train_end : fold.test_end]
+        weekly = crps_ensemble(observed, draws)
+        if not np.all(np.isfinite(weekly)):
+            raise FloatingPointError(f"fold {fold.index}: the predictive draws are not finite")
+        record.week_crps.append(weekly.tolist())
+        record.fold_crps.append(float(weekly.mean()))
+        if report is not None and report(record.value, fold.index):
+            raise Pruned(fold.index)
+    return record.value
