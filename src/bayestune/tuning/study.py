@@ -39,6 +39,7 @@ TRIALS_FILE = "trials.csv"
 BEST_FILE = "best.json"
 ENV_FILE = "environment.json"
 PRIORS_FILE = "priors.json"
+PREDICTIONS_DIR = "predictions"
 # keys that may change when a run is resumed
 RESUMABLE = {"trials", "workers", "quiet", "storage"}
 
@@ -50,6 +51,7 @@ class SearchContext:
     dataset: Dataset
     config: TuningConfig
     folds: list[Fold]
+    run: Path
 
     @property
     def settings(self) -> FitSettings:
@@ -147,6 +149,7 @@ def objective(ctx: SearchContext, trial: optuna.Trial) -> float:
         return run_trial(
             candidate, ctx.dataset, ctx.folds, ctx.settings, ctx.thresholds,
             seed=ctx.config.seed, trial_number=trial.number, record=record, report=report,
+            predictions_dir=ctx.run / PREDICTIONS_DIR,
         )
     except GateFailed as exc:
         trial.set_user_attr("pruned_reason", f"convergence gate: {exc}")
@@ -249,6 +252,7 @@ def prepare_run_dir(run: Path, config: TuningConfig, dataset: Dataset) -> None:
         raise BayestuneError("output directory is not empty and holds no study", str(run))
     try:
         (run / "fits").mkdir(parents=True, exist_ok=True)
+        (run / PREDICTIONS_DIR).mkdir(exist_ok=True)
     except OSError as exc:
         raise BayestuneError(f"cannot create the run dir: {exc.strerror or exc}", str(run)) from None
     write_atomic(path, config.to_toml())
@@ -321,7 +325,7 @@ def _worker(run: str, url: str, data_path: str, roles: dict[str, Any], config_da
     config = config_from_dict(config_data, "worker")
     columns = ColumnRoles(roles["date"], roles["target"], tuple(roles["channels"]), tuple(roles["controls"]))
     dataset = read_dataset(data_path, columns)
-    ctx = SearchContext(dataset, config, make_folds(dataset, config))
+    ctx = SearchContext(dataset, config, make_folds(dataset, config), Path(run))
     optimize(Path(run), ctx, url, total, progress=False, rank=rank)
 
 
@@ -333,7 +337,7 @@ def search(dataset: Dataset, config: TuningConfig, run: str | Path) -> optuna.St
     url = storage_url(run, config)
     study = open_study(url, config.seed, config)
     fail_interrupted(study)
-    ctx = SearchContext(dataset, config, folds)
+    ctx = SearchContext(dataset, config, folds, run)
     if config.workers == 1:
         optimize(run, ctx, url, config.trials, progress=show_progress(config))
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -84,11 +85,15 @@ def run_trial(
     trial_number: int,
     record: TrialRecord,
     report: Callable[[float, int], bool] | None = None,
+    predictions_dir: Path | None = None,
 ) -> float:
     """Score ``candidate`` by rolling-origin CRPS; fill ``record`` as it goes.
 
     Parameters
     ----------
+    predictions_dir
+        Where to save each fold's predictive draws and observations
+        (``trial<N>_fold<K>.npz``), so every score can be recomputed independently.
     report
         Called after each fold with the mean CRPS so far and the fold index; returning
         ``True`` prunes the trial.
@@ -120,6 +125,11 @@ def run_trial(
             del mmm
             gc.collect()
         observed = data[columns.target].to_numpy()[fold.train_end : fold.test_end]
+        if predictions_dir is not None:
+            np.savez_compressed(
+                predictions_dir / f"trial{trial_number:04d}_fold{fold.index}.npz",
+                draws=draws, observed=observed,
+            )
         weekly = crps_ensemble(observed, draws)
         if not np.all(np.isfinite(weekly)):
             raise FloatingPointError(f"fold {fold.index}: the predictive draws are not finite")

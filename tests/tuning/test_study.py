@@ -1,0 +1,194 @@
+"""The tuning loop end to end: real sampling, failures recorded, gate pruning, resume after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import scoringrules as sr
+
+from bayestune.errors import BayestuneError
+from bayestune.simulator import read_dataset, simulate, write_dataset
+from bayestune.tuning import load_config, tune
+from bayestune.tuning import trial as trial_module
+from bayestune.tuning.model import Candidate, FitSettings, fit, predict
+
+TINY = {
+    "draws": 60, "tune": 60, "chains": 2, "folds": 2, "horizon": 6, "seed": 3, "quiet": True,
+    "space": {"yearly_seasonality": [1, 3], "l_max": [3, 6]},
+    "gate": {"max_rhat": 3.0, "min_ess": 2, "max_divergence_rate": 0.9},
+    "final": {"test_weeks": 8, "draws": 60, "tune": 60, "chains": 2},
+    "pruner": {"kind": "none"},
+}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    path = write_dataset(simulate("quickstart", seed=1), tmp_path_factory.mktemp("data") / "q")
+    return read_dataset(path)
+
+
+def config(**changes):
+    data = json.loads(json.dumps(TINY))
+    data.update(changes)
+    return load_config(None, data)
+
+
+@pytest.mark.slow
+def test_a_small_real_study_writes_a_complete_run_dir(dataset, tmp_path):
+    run = tmp_path / "run"
+    result = tune(dataset, config(trials=2), run)
+    assert {p.name for p in run.iterdir()} >= {
+        "config.toml", "study.db", "trials.csv", "best.json", "environment.json", "priors.json", "fits", "predictions",
+    }
+    trials = pd.read_csv(run / "trials.csv")
+    assert len(trials) == 2 and set(trials["state"]) == {"COMPLETE"}
+    for col in ("seconds_build", "seconds_compile", "seconds_sample", "seconds_predict", "max_rhat", "min_ess_bulk"):
+        assert trials[col].notna().all() and (trials[col] >= 0).all()
+    best = json.loads((run / "best.json").read_text())
+    assert best["crps"] == pytest.approx(trials["value"].min())
+    tt = best["final"]["train_test"]
+    assert tt["fit_weeks"] == 70 and tt["test_weeks"] == 8 and not tt["test_weeks_seen_by_fit"]
+    assert np.isfinite([tt["train_crps"], tt["test_crps"]]).all()
+    assert (run / "fits" / "train.nc").stat().st_size > 0 and (run / "fits" / "full.nc").stat().st_size > 0
+    assert "strict_gate_passed" in best["final"]["full_fit"]
+    env = json.loads((run / "environment.json").read_text())
+    assert env["sampler"] == "numpyro" and env["packages"]["pymc-marketing"].startswith("1.3")
+
+    # per-fold CRPS equals an independent computation on the saved predictive draws
+    for _, row in trials.iterrows():
+        folds = json.loads(row["fold_crps"])
+        for k, value in enumerate(folds):
+            saved = np.load(run / "predictions" / f"trial{row['number']:04d}_fold{k}.npz")
+            independent = sr.crps_ensemble(saved["observed"], saved["draws"].T, estimator="fair", backend="numpy")
+            assert value == pytest.approx(float(np.mean(independent)), rel=1e-9)
+        assert row["value"] == pytest.approx(np.mean(folds))
+    assert result.best is not None
+
+
+def _fake_fit_and_predict(monkeypatch, fail_when):
+    """Replace sampling with a cheap stand-in; ``fail_when(candidate)`` raises like a sampler would."""
+
+    class FakeMMM:
+        idata = None
+
+        def __init__(self, candidate):
+            self.candidate = candidate
+
+    def fake_fit(candidate, columns, data, settings, seed):
+        if fail_when(candidate):
+            raise FloatingPointError("NaN in the log density at initialisation")
+        return FakeMMM(candidate), trial_module.Timings(build=0.1, compile=0.2, sample=0.3)
+
+    def fake_predict(mmm, columns, data, *, seed, out_of_sample):
+        rng = np.random.default_rng(seed)
+        centre = data[columns.target].to_numpy() + 100 * mmm.candidate.yearly_seasonality
+        return centre + rng.normal(0, 300, size=(200, len(data))), 0.05
+
+    monkeypatch.setattr(trial_module, "fit", fake_fit)
+    monkeypatch.setattr(trial_module, "predict", fake_predict)
+    monkeypatch.setattr(trial_module, "free_parameter_names", lambda mmm: [])
+
+
+def test_a_failing_trial_is_recorded_and_the_study_goes_on(dataset, tmp_path, monkeypatch):
+    _fake_fit_and_predict(monkeypatch, fail_when=lambda c: c.l_max == 3)
+    monkeypatch.setattr(trial_module, "diagnose", lambda idata, names: _ok_diag())
+    tune(dataset, config(trials=8), tmp_path / "run", final=False)
+    trials = pd.read_csv(tmp_path / "run" / "trials.csv")
+    assert len(trials) == 8
+    failed = trials[trials["state"] == "FAIL"]
+    assert len(failed) >= 1 and (failed["l_max"] == 3).all()
+    assert failed["error"].str.contains("FloatingPointError: NaN in the log density").all()
+    assert (trials.loc[trials["l_max"] != 3, "state"] == "COMPLETE").all()
+
+
+def _ok_diag(rhat=1.0, ess=1000.0):
+    from bayestune.tuning.gate import Diagnostics
+
+    return Diagnostics(divergence_rate=0.0, max_rhat=rhat, min_ess_bulk=ess, min_ess_tail=ess,
+                       n_draws=120, n_chains=2, worst_rhat_var="adstock_alpha[tv]", worst_ess_var="saturation_lam[tv]")
+
+
+def test_a_trial_failing_the_gate_is_pruned_with_its_reason(dataset, tmp_path, monkeypatch):
+    _fake_fit_and_predict(monkeypatch, fail_when=lambda c: False)
+    monkeypatch.setattr(trial_module, "diagnose", lambda idata, names: _ok_diag(rhat=1.4))
+    strict = json.loads(json.dumps(TINY["gate"])) | {"max_rhat": 1.1}
+    with pytest.raises(BayestuneError, match="no trial completed"):
+        tune(dataset, config(trials=2, gate=strict), tmp_path / "run", final=False)
+    trials = pd.read_csv(tmp_path / "run" / "trials.csv")
+    assert list(trials["state"]) == ["PRUNED", "PRUNED"]
+    assert (trials["pruned_reason"] == "convergence gate: fold 0: R-hat 1.40 > 1.10 (adstock_alpha[tv])").all()
+    assert (trials["max_rhat"] == 1.4).all()
+
+
+def test_a_real_gate_failure_is_pruned(dataset, tmp_path):
+    """Real sampling with 1 warm-up step cannot reach an ESS of 10 000."""
+    from bayestune.tuning.folds import Fold
+    from bayestune.tuning.gate import GateThresholds
+
+    cand = Candidate(1, 3)
+    settings = FitSettings("numpyro", 20, 5, 2)
+    record = trial_module.TrialRecord(cand)
+    with pytest.raises(trial_module.GateFailed) as info:
+        trial_module.run_trial(cand, dataset, [Fold(0, 60, 64)], settings, GateThresholds(0.5, 5.0, 10_000),
+                               seed=1, trial_number=0, record=record)
+    assert any("bulk ESS" in r and "< 10000" in r for r in info.value.reasons)
+
+
+@pytest.mark.slow
+def test_the_first_held_out_week_carries_adstock_over_from_the_fitted_weeks(tmp_path):
+    sim = simulate("quickstart", seed=2)
+    data = sim.data.copy()
+    cut = 60
+    data.loc[cut - 3 : cut - 1, "tv"] = data["tv"].max() * 1.5  # heavy spend just before the cut
+    data.loc[cut:, ["tv", "search"]] = 0.0                      # and none after it
+    cols = read_dataset(write_dataset(simulate("quickstart", seed=2), tmp_path / "d")).columns
+    mmm, _ = fit(Candidate(2, 6), cols, data.iloc[:cut], FitSettings("numpyro", 150, 150, 2), seed=5)
+    with_carry, _ = predict(mmm, cols, data.iloc[cut : cut + 4], seed=1, out_of_sample=True)
+    X = data.iloc[cut : cut + 4].drop(columns="y")
+    pp = mmm.sample_posterior_predictive(X, include_last_observations=False, extend_idata=False, progressbar=False, random_seed=1)
+    without = pp["y"].values.T * float(mmm.idata["constant_data"]["target_scale"])
+    # the posterior-mean media effect of week `cut` comes only from the spend before it
+    gain = with_carry[:, 0].mean() - without[:, 0].mean()
+    assert gain > 3 * with_carry[:, 0].std() / np.sqrt(with_carry.shape[0])
+    assert gain > 500  # target units: a visible carry-over, not noise
+    assert with_carry[:, 0].mean() > with_carry[:, 3].mean()  # and it decays
+
+
+@pytest.mark.slow
+def test_a_killed_study_resumes_without_repeating_trials(dataset, tmp_path):
+    cfg = tmp_path / "tiny.toml"
+    import tomli_w
+
+    cfg.write_text(tomli_w.dumps(TINY))
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "bayestune.cli", "tune", "--data", str(dataset.path), "--out", str(run),
+           "--config", str(cfg), "--trials", "3", "--no-final", "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        csv = run / "trials.csv"
+        if csv.exists() and (pd.read_csv(csv)["state"] == "COMPLETE").sum() >= 1:
+            break
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = pd.read_csv(run / "trials.csv")
+    done_before = before[before["state"] == "COMPLETE"]
+    assert 1 <= len(done_before) < 3
+
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=400)
+    after = pd.read_csv(run / "trials.csv")
+    counted = after[~after["interrupted"]]
+    assert len(counted) == 3 and (counted["state"] == "COMPLETE").all()
+    # the trials finished before the kill are kept as they were, not re-run
+    kept = after.set_index("number").loc[done_before["number"]]
+    np.testing.assert_allclose(kept["value"], done_before["value"])
+    assert after["interrupted"].sum() == len(after) - 3
