@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytest
-import pymc_marketing.mmm as pmm
 
 from bayestune.simulator import preset_names, simulate, write_dataset
 from bayestune.simulator.generate import TRUTH_SCHEMA
 from bayestune.simulator.scenario import scenario_from_dict
-from bayestune.simulator.transforms import ADSTOCK_FORMS, SATURATION_FORMS
+from bayestune.simulator.dataset import ColumnRoles
+from bayestune.tuning.model import build_mmm, true_candidate
 
 from tests.simulator.scenarios import small_scenario
 
@@ -85,14 +85,8 @@ def test_misspecified_preset_says_what_the_mmm_cannot_express():
 def _mmm_mu_at_truth(sim) -> np.ndarray:
     """PyMC-Marketing's own mean, evaluated with every parameter fixed at the scaled truth."""
     t = sim.truth
-    cols, s = t["columns"], t["structure"]
-    adstock = getattr(pmm, ADSTOCK_FORMS[s["adstock"]].pymc_class)(l_max=s["l_max"])
-    saturation = getattr(pmm, SATURATION_FORMS[s["saturation"]].pymc_class)()
-    mmm = pmm.MMM(
-        date_column=cols["date"], channel_columns=cols["channels"], target_column=cols["target"],
-        control_columns=cols["controls"] or None, adstock=adstock, saturation=saturation,
-        yearly_seasonality=s["yearly_seasonality"] or None,
-    )
+    cols = t["columns"]
+    mmm = build_mmm(true_candidate(t), ColumnRoles.from_truth(t))
     X = sim.data.drop(columns=cols["target"])
     mmm.build_model(X, sim.data[cols["target"]])
     model = mmm.model

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bayestune.errors import BayestuneError
+from bayestune.errors import BayestuneError, from_validation_error
 from bayestune.simulator.transforms import ADSTOCK_FORMS, SATURATION_FORMS
 
 MIN_WEEKS = 26
@@ -274,14 +274,7 @@ def scenario_from_dict(data: dict[str, Any], source: str) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown key {str(err['loc'][-1])!r}"
-        where = f"{source}: {loc}" if loc else source
-        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise BayestuneError(f"invalid scenario: {msg}{more}", where) from None
+        raise from_validation_error(exc, "scenario", source) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bayestune.errors import BayestuneError
+from bayestune.errors import BayestuneError, from_validation_error
 
 SAMPLERS = ("numpyro", "pymc", "nutpie", "blackjax")
 
@@ -102,12 +102,7 @@ def config_from_dict(data: dict[str, Any], source: str) -> TuningConfig:
     try:
         return TuningConfig.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown key {str(err['loc'][-1])!r}"
-        raise BayestuneError(f"invalid config: {msg}", f"{source}: {loc}" if loc else source) from None
+        raise from_validation_error(exc, "config", source) from None
 
 
 def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> TuningConfig:

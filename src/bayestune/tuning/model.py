@@ -57,6 +57,12 @@ class FitSettings:
     sampler_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
+def true_candidate(truth: dict[str, Any]) -> Candidate:
+    """The candidate whose structure is the truth's (``truth.json`` ``structure``)."""
+    s = truth["structure"]
+    return Candidate(s["yearly_seasonality"], s["l_max"], s["adstock"], s["saturation"])
+
+
 def build_mmm(candidate: Candidate, columns: ColumnRoles) -> pmm.MMM:
     """The MMM for ``candidate`` with PyMC-Marketing's default priors and scaling."""
     adstock = getattr(pmm, ADSTOCK_FORMS[candidate.adstock].pymc_class)(l_max=candidate.l_max)
