@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import optuna
 import pandas as pd
 from optuna.trial import TrialState
@@ -357,6 +356,3 @@ def search(dataset: Dataset, config: TuningConfig, run: str | Path) -> optuna.St
         write_records(run, study)
     return open_study(url, config.seed, config)
 
-
-def trial_values(study: optuna.Study) -> np.ndarray:
-    return np.array([t.value for t in study.get_trials(states=(TrialState.COMPLETE,))])
