@@ -56,7 +56,7 @@ def tune(
             "no trial completed: every trial failed or was pruned (see trials.csv for the reasons)",
             str(run / TRIALS_FILE),
         )
-    candidate = Candidate(**{k: best.params[k] for k in ("yearly_seasonality", "l_max", "adstock", "saturation")})
+    candidate = Candidate.from_params(best.params)
     final_result = None
     if final:
         final_result = run_final(candidate, dataset, config, run).to_dict()

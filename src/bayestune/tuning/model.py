@@ -30,6 +30,14 @@ class Candidate:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> Candidate:
+        """The candidate an Optuna trial's ``params`` describe."""
+        return cls(**{k: params[k] for k in CANDIDATE_FIELDS})
+
+
+CANDIDATE_FIELDS = ("yearly_seasonality", "l_max", "adstock", "saturation")
+
 
 @dataclass
 class Timings:

@@ -28,7 +28,7 @@ from bayestune.tuning.config import TuningConfig, config_from_dict
 from bayestune.tuning.environment import environment
 from bayestune.tuning.folds import Fold, search_folds
 from bayestune.tuning.gate import GateThresholds
-from bayestune.tuning.model import Candidate, FitSettings, default_priors
+from bayestune.tuning.model import CANDIDATE_FIELDS, Candidate, FitSettings, default_priors
 from bayestune.tuning.space import suggest
 from bayestune.tuning.trial import GateFailed, Pruned, TrialRecord, run_trial
 
@@ -173,7 +173,7 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
         timings = a.get("timings", {})
         diags = a.get("diagnostics", [])
         row: dict[str, Any] = {"number": t.number, "state": t.state.name, "value": t.value}
-        row |= {k: t.params.get(k) for k in ("yearly_seasonality", "l_max", "adstock", "saturation")}
+        row |= {k: t.params.get(k) for k in CANDIDATE_FIELDS}
         row |= {
             "fold_crps": json.dumps(a.get("fold_crps", [])),
             "week_crps": json.dumps(a.get("week_crps", [])),
@@ -218,7 +218,7 @@ def write_records(run: Path, study: optuna.Study) -> None:
             "trial": best.number,
             "crps": best.value,
             "crps_units": "target units, mean per held-out week over folds (fair estimator)",
-            "candidate": Candidate(**{k: best.params[k] for k in ("yearly_seasonality", "l_max", "adstock", "saturation")}).to_dict(),
+            "candidate": Candidate.from_params(best.params).to_dict(),
             "fold_crps": best.user_attrs.get("fold_crps"),
             "week_crps": best.user_attrs.get("week_crps"),
         }
