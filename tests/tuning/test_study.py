@@ -192,3 +192,76 @@ def test_a_killed_study_resumes_without_repeating_trials(dataset, tmp_path):
     kept = after.set_index("number").loc[done_before["number"]]
     np.testing.assert_allclose(kept["value"], done_before["value"])
     assert after["interrupted"].sum() == len(after) - 3
+
+
+def test_fits_are_released_after_each_trial(dataset, tmp_path, monkeypatch):
+    """Memory must not grow with trials: no fitted model outlives its fold."""
+    import weakref
+
+    _fake_fit_and_predict(monkeypatch, fail_when=lambda c: False)
+    monkeypatch.setattr(trial_module, "diagnose", lambda idata, names: _ok_diag())
+    fake_fit = trial_module.fit
+    alive: list[weakref.ref] = []
+    leaked: list[int] = []
+
+    def tracking_fit(*args, **kwargs):
+        leaked.append(sum(ref() is not None for ref in alive))
+        mmm, timings = fake_fit(*args, **kwargs)
+        alive.append(weakref.ref(mmm))
+        return mmm, timings
+
+    monkeypatch.setattr(trial_module, "fit", tracking_fit)
+    tune(dataset, config(trials=5), tmp_path / "run", final=False)
+    assert len(leaked) == 10 and leaked == [0] * 10  # 5 trials x 2 folds, none alive at the next fit
+    assert all(ref() is None for ref in alive)
+
+
+class _Terminal:
+    """A stderr that says it is a terminal and keeps what is written."""
+
+    def __init__(self):
+        self.text = ""
+
+    def write(self, s):
+        self.text += s
+        return len(s)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("quiet, ci, shown", [(False, None, True), (True, None, False), (False, "true", False)])
+def test_progress_bar_on_a_terminal_with_the_current_best(dataset, tmp_path, monkeypatch, quiet, ci, shown):
+    _fake_fit_and_predict(monkeypatch, fail_when=lambda c: False)
+    monkeypatch.setattr(trial_module, "diagnose", lambda idata, names: _ok_diag())
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    tune(dataset, config(trials=3, quiet=quiet), tmp_path / "run", final=False)
+    if shown:
+        assert "3/3" in terminal.text and "best CRPS" in terminal.text
+    else:
+        assert terminal.text == ""
+
+
+@pytest.mark.slow
+def test_parallel_workers_share_one_journal_storage(dataset, tmp_path):
+    """Two worker processes, real sampling: one journal, the requested total, no duplicated trial."""
+    run = tmp_path / "run"
+    tune(dataset, config(trials=3, workers=2, folds=1), run, final=False)
+    assert (run / "study.journal").exists() and not (run / "study.db").exists()
+    trials = pd.read_csv(run / "trials.csv")
+    # each worker stops once the total is reached; a trial already in flight on the other
+    # worker still finishes, so a run may hold up to workers - 1 extra trials
+    assert 3 <= len(trials) <= 4
+    assert (trials["state"] == "COMPLETE").all()
+    assert trials["number"].is_unique
+    # a second call finds the total reached and runs nothing more
+    tune(dataset, config(trials=3, workers=2, folds=1), run, final=False)
+    assert len(pd.read_csv(run / "trials.csv")) == len(trials)

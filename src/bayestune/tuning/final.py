@@ -8,7 +8,6 @@ a failure is reported, never hidden. Both fits are saved for the evaluation laye
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from bayestune.simulator.dataset import Dataset
 from bayestune.tuning.config import TuningConfig
 from bayestune.tuning.folds import final_split
 from bayestune.tuning.gate import GateThresholds, check, diagnose
-from bayestune.tuning.model import Candidate, FitSettings, fit, free_parameter_names, predict
+from bayestune.tuning.model import Candidate, FitSettings, fit, free_parameter_names, predict, release
 from bayestune.tuning.trial import FINAL_STAGE, fold_seed
 
 TRAIN_FIT = "fits/train.nc"
@@ -89,13 +88,13 @@ def run_final(candidate: Candidate, dataset: Dataset, config: TuningConfig, run:
     test_weekly = crps_ensemble(y[split.train_end :], held_out)
     train_record = _fit_record(mmm, timings, thresholds, run / TRAIN_FIT, seed)
     del mmm
-    gc.collect()
+    release()
 
     seed_full = fold_seed(config.seed, FINAL_STAGE, 1)
     mmm, timings = fit(candidate, cols, data, settings, seed_full)
     full_record = _fit_record(mmm, timings, thresholds, run / FULL_FIT, seed_full)
     del mmm
-    gc.collect()
+    release()
     return FinalResult(
         float(train_weekly.mean()), float(test_weekly.mean()), split.train_end, split.horizon,
         train_weekly.tolist(), test_weekly.tolist(), train_record, full_record,

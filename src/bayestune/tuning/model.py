@@ -6,6 +6,8 @@ the run dir so a run says what it assumed.
 
 from __future__ import annotations
 
+import gc
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -142,3 +144,16 @@ def predict(
     scale = float(mmm.idata["constant_data"]["target_scale"])
     draws = np.asarray(pp["y"].transpose("sample", "date").values) * scale
     return draws, time.perf_counter() - start
+
+
+def release() -> None:
+    """Free what the last fit left behind, so memory does not grow with the number of fits.
+
+    Dropping the model is not enough: JAX keeps every function it compiled, and each fit
+    compiles new ones (about 40 MB a trial on ``quickstart``, measured by
+    ``benchmarks/test_memory.py``). Call it after the last reference to a fitted model is gone.
+    """
+    gc.collect()
+    jax = sys.modules.get("jax")
+    if jax is not None:
+        jax.clear_caches()

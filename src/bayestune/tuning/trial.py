@@ -7,7 +7,6 @@ This module runs a trial and classifies how it ended; recording it (Optuna stora
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from bayestune.evaluation.metrics import crps_ensemble
 from bayestune.simulator.dataset import Dataset
 from bayestune.tuning.folds import Fold
 from bayestune.tuning.gate import GateThresholds, check, diagnose
-from bayestune.tuning.model import Candidate, FitSettings, Timings, fit, free_parameter_names, predict
+from bayestune.tuning.model import Candidate, FitSettings, Timings, fit, free_parameter_names, predict, release
 
 
 class GateFailed(Exception):
@@ -123,7 +122,7 @@ def run_trial(
             record.timings.add(timings)
         finally:
             del mmm
-            gc.collect()
+            release()
         observed = data[columns.target].to_numpy()[fold.train_end : fold.test_end]
         if predictions_dir is not None:
             np.savez_compressed(
