@@ -8,6 +8,7 @@ Bad input ends in one line, ``bayestune: error: <what> (<where>)``, and exit sta
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -94,7 +95,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- tune
 TUNE_FLAGS = ("trials", "sampler", "draws", "tune", "chains", "validation", "folds", "horizon",
-              "seed", "storage", "workers", "quiet")
+              "seed", "storage", "workers", "quiet", "oracle")
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
@@ -117,21 +118,35 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------ evaluate
+def _print_headline(lines: list[str]) -> None:
+    for line in lines:
+        print(f"  {line}")
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from bayestune.evaluation import evaluate
+
+    if args.max_gap_ratio is not None and args.max_gap_ratio <= 0:
+        raise BayestuneError("must be positive", "--max-gap-ratio")
+    kwargs = {} if args.max_gap_ratio is None else {"max_gap_ratio": args.max_gap_ratio}
+    report = evaluate(args.run, args.data, args.out, **kwargs)
+    _print_headline(report.headline)
+    print(f"Report: {report.markdown_path} (and {report.json_path.name}, {len(report.figures)} figures "
+          f"in {report.json_path.parent / 'figures'})")
+    return 0
+
+
 # ---------------------------------------------------------------------------- demo
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from bayestune import simulator
-    from bayestune.simulator.plot import plot_overview
+    from bayestune.demo import run_demo
 
-    out = Path(args.out)
-    data_dir = out / "dataset"
-    ours = (data_dir / simulator.dataset.TRUTH_FILE).exists()
-    sim = simulator.simulate("quickstart", seed=args.seed)
-    written = simulator.write_dataset(
-        sim, data_dir, force=ours,
-        extra=lambda d: plot_overview(sim, d / simulator.dataset.OVERVIEW_FILE),
-    )
-    _report_dataset(written, sim)
-    print(f"Overview figure: {written / simulator.dataset.OVERVIEW_FILE}")
+    print(f"bayestune demo: simulate 'quickstart', tune, evaluate into {args.out}/ (a few minutes)", flush=True)
+    run, report = run_demo(args.out, seed=args.seed, quiet=args.quiet)
+    print()
+    _print_headline(report.headline)
+    print(f"\nDataset: {Path(args.out) / 'dataset'} (overview.png shows the truth)")
+    print(f"Report:  {run / 'report.md'} (figures in {run / 'figures'})")
     return 0
 
 
@@ -194,23 +209,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--storage", metavar="URL", help="an Optuna storage URL (default: SQLite in the run dir)")
     p.add_argument("--workers", type=int, help="processes sharing the study (default: 1)")
     p.add_argument("--quiet", action="store_const", const=True, help="no progress bar")
+    p.add_argument("--no-oracle", dest="oracle", action="store_const", const=False,
+                   help="do not score the true configuration (only runs when the data has a truth)")
     p.add_argument("--no-final", action="store_true", help="skip the final refits")
     _add_column_flags(p)
     p.set_defaults(func=_cmd_tune)
 
     p = sub.add_parser(
-        "demo", help="the main job on the quickstart preset",
-        description="Simulate the quickstart preset and write its overview figure.",
+        "evaluate", help="score a run against the truth and write the report",
+        description="Read a run dir (and its dataset dir) and write report.json, report.md and "
+        "figures/: the choice against the truth, recovery, the train/test gap, runtime. Without "
+        "truth.json the truth sections say so.",
+    )
+    p.add_argument("--run", metavar="RUN", type=Path, required=True, help="the run dir (from bayestune tune)")
+    p.add_argument("--data", metavar="DIR", type=Path, help="the dataset dir (default: the one the run used)")
+    p.add_argument("--out", metavar="DIR", type=Path, help="where to write the report (default: the run dir)")
+    p.add_argument("--max-gap-ratio", type=float, metavar="R",
+                   help="warn when test CRPS / train CRPS exceeds R (default: 2)")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser(
+        "demo", help="the main job: simulate, tune, evaluate, report",
+        description="Simulate the quickstart preset, tune with small settings, evaluate against "
+        "the truth and write the report (a few minutes on 2 cores).",
     )
     p.add_argument("--out", metavar="DIR", default="bayestune-demo", help="output dir (default: bayestune-demo)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_demo)
     return parser
+
+
+def _parallel_cpu_chains() -> None:
+    """Let NUTS chains run in parallel on CPU: JAX sees one CPU device unless told otherwise
+    (numpyro's ``set_host_device_count``); must happen before JAX starts."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags and "jax" not in sys.modules:
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={os.cpu_count() or 1}".strip()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``bayestune``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    _parallel_cpu_chains()
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)

@@ -64,8 +64,15 @@ mix modeling with carryover and shape effects. Google Inc.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from bayestune.evaluation.posterior import FitPosterior
 
 CALIBRATION_LEVELS: np.ndarray = np.linspace(0.005, 0.995, 20)
 """The nominal levels :func:`calibration_error` averages over (BayesFlow 2's default)."""
@@ -417,3 +424,132 @@ def kernel_l1(true_weights: npt.ArrayLike, fitted_weights: npt.ArrayLike) -> flo
     a = np.pad(a, (0, length - a.size))
     b = np.pad(b, (0, length - b.size))
     return float(np.sum(np.abs(a - b)))
+
+
+# ----------------------------------------------------------------------- from a fit
+def _shared_parameters(post: FitPosterior, truth: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """True values (PyMC-Marketing's scale) of the free parameters the fit shares with the truth.
+
+    A parameter is shared when it has the same name and the same meaning: adstock and
+    saturation parameters only when the fitted form is the true form; Fourier coefficients
+    per mode present in both; the rest (intercept, controls, noise) always. Values on
+    PyMC-Marketing's scale are only comparable when the fit used the truth's target scale
+    (a fit on all weeks does), else nothing is shared.
+    """
+    structure = truth["structure"]
+    scaled = truth["parameters"]["scaled"]
+    true_scale = truth["parameters"]["scales"]["target_scale"]
+    if not np.isclose(post.target_scale, true_scale, rtol=1e-9):
+        return {}
+    fitted_adstock = post.adstock[0]
+    fitted_saturation = json.loads(post.tree.attrs["saturation"])["__type__"].rsplit(".", 1)[-1]
+    from bayestune.simulator.transforms import SATURATION_FORMS
+
+    true_saturation = SATURATION_FORMS[structure["saturation"]].pymc_class
+    shared: dict[str, dict[str, float]] = {}
+    for name in post.free_parameters():
+        if name not in scaled:
+            continue
+        if name.startswith("adstock_") and fitted_adstock != structure["adstock"]:
+            continue
+        if name.startswith("saturation_") and fitted_saturation != true_saturation:
+            continue
+        value = scaled[name]
+        shared[name] = {"": float(value)} if not isinstance(value, Mapping) else {k: float(v) for k, v in value.items()}
+    return shared
+
+
+def parameter_recovery(post: FitPosterior, truth: Mapping[str, Any], level: float = 0.9) -> dict[str, Any]:
+    """Per shared scalar parameter: posterior mean, interval, truth, covered, contraction."""
+    rows: dict[str, Any] = {}
+    draws_all, truth_all = [], []
+    for name, values in _shared_parameters(post, truth).items():
+        post_var, prior_var = post.variances(name)
+        draws = post.tree["posterior"][name]
+        dims = [d for d in draws.dims if d not in ("chain", "draw")]
+        for label, true in values.items():
+            sel = {dims[0]: label} if dims and label else {}
+            if dims and (not label or label not in draws[dims[0]].values):
+                continue
+            d = np.asarray(draws.sel(sel).stack(s=("chain", "draw")).values, dtype=float)
+            lo, hi = central_interval(d, level)
+            key = f"{name}[{label}]" if label else name
+            rows[key] = {
+                "truth": true,
+                "mean": float(d.mean()),
+                "lo": float(lo),
+                "hi": float(hi),
+                "covered": bool(lo <= true <= hi),
+                "contraction": float(contraction(float(post_var.sel(sel)), float(prior_var.sel(sel)))),
+            }
+            draws_all.append(d)
+            truth_all.append(true)
+    if not rows:
+        return {"parameters": {}, "median_contraction": None, "calibration_error": None,
+                "note": "the fit shares no parameter with the truth (other forms or another scale)"}
+    n = min(len(d) for d in draws_all)
+    stacked = np.stack([d[:n] for d in draws_all], axis=1)
+    return {
+        "scale": "PyMC-Marketing's (target / max target, spend / max spend per channel)",
+        "level": level,
+        "parameters": rows,
+        "coverage_rate": float(np.mean([r["covered"] for r in rows.values()])),
+        "median_contraction": float(np.median([r["contraction"] for r in rows.values()])),
+        "calibration_error": calibration_error(stacked, np.asarray(truth_all)),
+    }
+
+
+def channel_recovery(
+    contributions: np.ndarray,
+    channels: Sequence[str],
+    spend: np.ndarray,
+    truth: Mapping[str, Any],
+    true_contributions: np.ndarray,
+    level: float = 0.9,
+) -> dict[str, Any]:
+    """ROAS, contribution share and contribution over time against the truth.
+
+    Parameters
+    ----------
+    contributions : array, shape (draws, weeks, channels)
+        Posterior draws of each channel's contribution per week, target units.
+    spend : array, shape (weeks, channels)
+        Spend per week and channel.
+    true_contributions : array, shape (weeks, channels)
+        The true contributions, target units.
+    """
+    draws, weeks, n_ch = contributions.shape
+    if spend.shape != (weeks, n_ch) or true_contributions.shape != (weeks, n_ch):
+        raise ValueError(
+            f"contributions {contributions.shape}, spend {spend.shape} and true contributions "
+            f"{true_contributions.shape} disagree on weeks or channels"
+        )
+    total = contributions.sum(axis=1)                     # (draws, channels)
+    roas = total / spend.sum(axis=0)
+    share = total / total.sum(axis=1, keepdims=True)
+    per_channel: dict[str, Any] = {}
+    for j, c in enumerate(channels):
+        lo, hi = central_interval(roas[:, j], level)
+        t_roas, t_share = float(truth["roas"][c]), float(truth["contribution_share"][c])
+        per_channel[c] = {
+            "roas_true": t_roas,
+            "roas_mean": float(roas[:, j].mean()),
+            "roas_lo": float(lo),
+            "roas_hi": float(hi),
+            "roas_covered": bool(lo <= t_roas <= hi),
+            "roas_relative_error": float(relative_error(roas[:, j].mean(), t_roas)),
+            "share_true": t_share,
+            "share_mean": float(share[:, j].mean()),
+            "share_error": float(share[:, j].mean() - t_share),
+            "contribution_nrmse": nrmse(contributions[:, :, j], true_contributions[:, j]),
+        }
+    flat = contributions.reshape(draws, weeks * n_ch)
+    return {
+        "level": level,
+        "channels": per_channel,
+        "roas_coverage_rate": float(np.mean([v["roas_covered"] for v in per_channel.values()])),
+        "mean_abs_roas_relative_error": float(np.mean([abs(v["roas_relative_error"]) for v in per_channel.values()])),
+        "mean_abs_share_error": float(np.mean([abs(v["share_error"]) for v in per_channel.values()])),
+        "contribution_nrmse": float(np.mean([v["contribution_nrmse"] for v in per_channel.values()])),
+        "contribution_calibration_error": calibration_error(flat, true_contributions.reshape(-1)),
+    }

@@ -82,6 +82,7 @@ class TuningConfig(_Config):
     storage: str | None = None
     workers: int = Field(1, gt=0)
     quiet: bool = False
+    oracle: bool = True
     sampler_kwargs: dict[str, Any] = Field(default_factory=dict)
     space: SpaceConfig = SpaceConfig()
     gate: GateConfig = GateConfig()

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pymc as pm
+
 from bayestune.evaluation.metrics import crps_ensemble
 from bayestune.simulator.dataset import Dataset
 from bayestune.tuning.config import TuningConfig
@@ -22,14 +25,16 @@ from bayestune.tuning.trial import FINAL_STAGE, fold_seed
 
 TRAIN_FIT = "fits/train.nc"
 FULL_FIT = "fits/full.nc"
+TRAIN_TEST_DRAWS = "predictions/final_train_test.npz"
+PRIOR_DRAWS = 1000
 
 
 @dataclass(frozen=True)
 class FinalResult:
     train_crps: float
     test_crps: float
-    train_weeks: int
-    test_weeks: int
+    fit_range: tuple[int, int]
+    test_range: tuple[int, int]
     train_week_crps: list[float]
     test_week_crps: list[float]
     train_fit: dict[str, Any]
@@ -39,14 +44,17 @@ class FinalResult:
         return {
             "crps_units": "target units, mean per week (fair estimator)",
             "train_test": {
-                "fit_weeks": self.train_weeks,
-                "test_weeks": self.test_weeks,
+                "fit_weeks": self.fit_range[1] - self.fit_range[0],
+                "test_weeks": self.test_range[1] - self.test_range[0],
+                "fit_range": list(self.fit_range),
+                "test_range": list(self.test_range),
                 "train_crps": self.train_crps,
                 "test_crps": self.test_crps,
                 "gap": self.test_crps - self.train_crps,
                 "ratio": self.test_crps / self.train_crps,
-                "test_weeks_seen_by_fit": False,
+                "test_weeks_seen_by_fit": self.test_range[0] < self.fit_range[1],
                 "test_weeks_seen_by_search": False,
+                "draws": TRAIN_TEST_DRAWS,
                 "train_week_crps": self.train_week_crps,
                 "test_week_crps": self.test_week_crps,
             },
@@ -56,8 +64,12 @@ class FinalResult:
 
 
 def _fit_record(mmm, timings, thresholds: GateThresholds, path: Path, seed: int) -> dict[str, Any]:
-    diag = diagnose(mmm.idata, free_parameter_names(mmm))
+    names = free_parameter_names(mmm)
+    diag = diagnose(mmm.idata, names)
     passed, reasons = check(diag, thresholds)
+    # the prior of the free parameters goes into the saved fit: posterior contraction needs it
+    prior = pm.sample_prior_predictive(draws=PRIOR_DRAWS, model=mmm.model, var_names=names, random_seed=seed)
+    mmm.idata["prior"] = prior["prior"]
     mmm.save(str(path))
     return {
         "path": str(path.name if path.parent.name != "fits" else f"fits/{path.name}"),
@@ -86,6 +98,10 @@ def run_final(candidate: Candidate, dataset: Dataset, config: TuningConfig, run:
     timings.predict = t_in + t_out
     train_weekly = crps_ensemble(y[: split.train_end], in_sample)
     test_weekly = crps_ensemble(y[split.train_end :], held_out)
+    np.savez_compressed(
+        run / TRAIN_TEST_DRAWS, draws_fit=in_sample, observed_fit=y[: split.train_end],
+        draws_test=held_out, observed_test=y[split.train_end :],
+    )
     train_record = _fit_record(mmm, timings, thresholds, run / TRAIN_FIT, seed)
     del mmm
     release()
@@ -96,6 +112,6 @@ def run_final(candidate: Candidate, dataset: Dataset, config: TuningConfig, run:
     del mmm
     release()
     return FinalResult(
-        float(train_weekly.mean()), float(test_weekly.mean()), split.train_end, split.horizon,
+        float(train_weekly.mean()), float(test_weekly.mean()), (0, split.train_end), (split.train_end, split.test_end),
         train_weekly.tolist(), test_weekly.tolist(), train_record, full_record,
     )

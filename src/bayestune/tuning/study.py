@@ -28,6 +28,7 @@ from bayestune.tuning.config import TuningConfig, config_from_dict
 from bayestune.tuning.environment import environment
 from bayestune.tuning.folds import Fold, search_folds
 from bayestune.tuning.gate import GateThresholds
+from bayestune.tuning.oracle import run_oracle
 from bayestune.tuning.model import CANDIDATE_FIELDS, Candidate, FitSettings, default_priors
 from bayestune.tuning.space import suggest
 from bayestune.tuning.trial import GateFailed, Pruned, TrialRecord, run_trial
@@ -40,7 +41,7 @@ ENV_FILE = "environment.json"
 PRIORS_FILE = "priors.json"
 PREDICTIONS_DIR = "predictions"
 # keys that may change when a run is resumed
-RESUMABLE = {"trials", "workers", "quiet", "storage"}
+RESUMABLE = {"trials", "workers", "quiet", "storage", "oracle"}
 
 
 @dataclass(frozen=True)
@@ -354,5 +355,9 @@ def search(dataset: Dataset, config: TuningConfig, run: str | Path) -> optuna.St
             p.join()
         study = open_study(url, config.seed, config)
         write_records(run, study)
+    if config.oracle and dataset.has_truth:
+        if show_progress(config) and not (run / "oracle.json").exists():
+            print("scoring the true configuration (oracle trial, never selectable) ...", file=sys.stderr)
+        run_oracle(ctx, write_atomic)
     return open_study(url, config.seed, config)
 

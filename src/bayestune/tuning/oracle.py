@@ -1,0 +1,55 @@
+"""The oracle trial: the true structure, scored exactly as the search scores its trials.
+
+When the dataset carries its truth, the true configuration is run through the same folds
+and settings as every trial, with seeds of its own. The convergence gate is checked but does
+not stop it: a reference that fails the gate is still scored, and its failures are recorded
+(``gate_failures``) so the report can say how far to trust the comparison. Its record goes
+to ``oracle.json`` and its predictive draws to ``predictions/oracle_fold<K>.npz``, never into the Optuna
+storage: the search's sampler cannot learn from it and the selection can never pick it. The
+evaluation layer compares the chosen trial with it week by week (regret and its paired
+standard error, the true configuration's rank among the trials).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bayestune.simulator.dataset import Dataset
+from bayestune.tuning.model import true_candidate
+from bayestune.tuning.trial import TrialRecord, run_trial
+
+ORACLE_FILE = "oracle.json"
+ORACLE_TRIAL = 2**31 - 2
+"""Stands in for the trial number when seeding the oracle's fits."""
+
+
+def run_oracle(ctx: Any, write: Any) -> dict[str, Any] | None:
+    """Score the true structure on the search folds; ``None`` without a truth.
+
+    ``ctx`` is the run's :class:`~bayestune.tuning.study.SearchContext`; ``write(path, text)``
+    writes a file atomically. An existing ``oracle.json`` is kept (a resumed run does not
+    repeat it).
+    """
+    dataset: Dataset = ctx.dataset
+    if dataset.truth is None:
+        return None
+    path = Path(ctx.run) / ORACLE_FILE
+    if path.exists():
+        return json.loads(path.read_text())
+    candidate = true_candidate(dataset.truth)
+    record = TrialRecord(candidate)
+    payload: dict[str, Any] = {"candidate": candidate.to_dict(), "state": "COMPLETE", "value": None}
+    try:
+        payload["value"] = run_trial(
+            candidate, dataset, ctx.folds, ctx.settings, ctx.thresholds, seed=ctx.config.seed,
+            trial_number=ORACLE_TRIAL, record=record, predictions_dir=Path(ctx.run) / "predictions",
+            prefix="oracle", enforce_gate=False,
+        )
+    except Exception as exc:  # noqa: BLE001 - recorded like a failed trial, never raised
+        payload |= {"state": "FAIL", "error": f"{exc.__class__.__name__}: {exc}"[:2000]}
+    payload |= record.attrs()
+    payload["crps_units"] = "target units, mean per held-out week over folds (fair estimator)"
+    write(path, json.dumps(payload, indent=2) + "\n")
+    return payload

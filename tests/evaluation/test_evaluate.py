@@ -1,0 +1,111 @@
+"""The demo path end to end (real sampling, tiny settings), and a dataset without truth."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import pytest
+
+from bayestune.cli import main
+from bayestune.demo import run_demo
+from bayestune.errors import BayestuneError
+from bayestune.evaluation import evaluate
+
+TINY = {
+    "trials": 3, "draws": 80, "tune": 80, "chains": 2, "folds": 2, "horizon": 6,
+    "space": {"yearly_seasonality": [1, 3], "l_max": [4, 7]},
+    "gate": {"max_rhat": 3.0, "min_ess": 2, "max_divergence_rate": 0.9},
+    "final": {"test_weeks": 8, "draws": 80, "tune": 80, "chains": 2},
+    "pruner": {"kind": "none"},
+}
+SECTIONS = ("run", "truth", "recovery", "train_test", "convergence", "runtime", "warnings", "figures", "headline")
+FIGURES = {"history.png", "by_hyperparameter.png", "grid.png", "predictive.png", "roas.png", "kernels.png"}
+
+
+def _numbers(x):
+    if isinstance(x, dict):
+        for v in x.values():
+            yield from _numbers(v)
+    elif isinstance(x, list):
+        for v in x:
+            yield from _numbers(v)
+    elif isinstance(x, float):
+        yield x
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    run, report = run_demo(out, seed=1, quiet=True, settings=TINY)
+    return out, run, report
+
+
+@pytest.mark.slow
+def test_the_demo_path_writes_a_complete_report(demo):
+    out, run, report = demo
+    data = json.loads((run / "report.json").read_text())
+    assert data["schema"] == "bayestune.report/1"
+    assert all(s in data for s in SECTIONS)
+    assert {p.name for p in (run / "figures").iterdir()} == FIGURES
+    assert all((run / f).stat().st_size > 10_000 for f in data["figures"])
+    t = data["truth"]
+    assert t["available"] and t["oracle"]["available"] and not t["oracle"]["selectable"]
+    assert set(t["hyperparameters"]) >= {"yearly_seasonality", "l_max", "adstock", "saturation"}
+    assert math.isfinite(t["regret"]["regret"]) and t["regret"]["se"] > 0
+    assert 1 <= t["oracle"]["rank"]["rank"] <= 4
+    assert set(t["adstock_kernels"]["channels"]) == {"tv", "search"}
+    rec = data["recovery"]
+    assert rec["available"] and set(rec["channels"]) == {"tv", "search"}
+    assert rec["parameters"]["parameters"]  # the forms match the truth: parameters are shared
+    tt = data["train_test"]
+    assert tt["available"] and not tt["in_sample_test"] and tt["recomputed_from_draws_matches_run"]
+    assert tt["fit_range"] == [0, 70] and tt["test_range"] == [70, 78]
+    assert len(data["runtime"]["trials"]) == 3
+    # every number the report holds is finite (NaN would have been written as null)
+    assert all(math.isfinite(x) for x in _numbers(data))
+    md = (run / "report.md").read_text()
+    assert "## The choice against the truth" in md and "Regret" in md and "![figures/grid.png]" in md
+    assert report.headline[0].startswith("Chosen: Fourier order")
+    # the oracle never entered the study: 3 trials, none of them the oracle
+    assert json.loads((run / "oracle.json").read_text())["state"] == "COMPLETE"
+    assert len(data["runtime"]["trials"]) == data["run"]["trials"] == 3
+
+
+@pytest.mark.slow
+def test_without_truth_the_report_says_so(demo, tmp_path, capsys):
+    out, run, _ = demo
+    own = tmp_path / "own"
+    shutil.copytree(out / "dataset", own)
+    for name in ("truth.json", "contributions.csv", "components.csv"):
+        (own / name).unlink()
+    code = main(["evaluate", "--run", str(run), "--data", str(own), "--out", str(tmp_path / "report")])
+    assert code == 0
+    data = json.loads((tmp_path / "report" / "report.json").read_text())
+    for section in ("truth", "recovery"):
+        assert data[section] == {"available": False, "reason": "no ground truth: the dataset dir has no truth.json"}
+    assert data["train_test"]["available"] and data["runtime"]["trials"]
+    assert "no ground truth" in (tmp_path / "report" / "report.md").read_text()
+    assert "truth scores are not available" in capsys.readouterr().out
+    # the figures that need no truth are still drawn
+    assert {"history.png", "grid.png", "predictive.png", "kernels.png"} <= {p.name for p in (tmp_path / "report" / "figures").iterdir()}
+
+
+@pytest.mark.slow
+def test_a_failed_evaluation_keeps_the_previous_report(demo, tmp_path, capsys):
+    _, run, _ = demo
+    before = (run / "report.json").read_text()
+    code = main(["evaluate", "--run", str(run), "--data", str(tmp_path / "missing")])
+    assert code == 2
+    assert capsys.readouterr().err.startswith("bayestune: error: ")
+    assert (run / "report.json").read_text() == before
+
+
+def test_evaluate_refuses_what_is_not_a_run(tmp_path, capsys):
+    assert main(["evaluate", "--run", str(tmp_path / "nope")]) == 2
+    assert capsys.readouterr().err.strip() == f"bayestune: error: no such run dir ({tmp_path / 'nope'})"
+    assert main(["evaluate", "--run", str(tmp_path)]) == 2
+    assert "not a run dir (no trials.csv)" in capsys.readouterr().err
+    with pytest.raises(BayestuneError, match="no such run dir"):
+        evaluate(tmp_path / "nope")
