@@ -1,8 +1,8 @@
 """Resident memory after each of N real trials, run in a fresh process.
 
-``python benchmarks/memory_probe.py N [--keep-caches]`` prints one JSON list of RSS figures
-(MiB). ``--keep-caches`` turns :func:`bayestune.tuning.model.release` into a plain garbage
-collection, to show what it saves.
+``python benchmarks/memory_probe.py N [--keep-caches]`` prints one JSON object: the RSS
+(MiB) and the seconds of each trial. ``--keep-caches`` turns
+:func:`bayestune.tuning.model.release` into a plain garbage collection, to show what it saves.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import resource
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from bayestune.simulator import read_dataset, simulate, write_dataset
@@ -26,20 +27,22 @@ def rss_mib() -> float:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def main(n: int, keep_caches: bool) -> list[float]:
+def main(n: int, keep_caches: bool) -> dict[str, list[float]]:
     if keep_caches:
-        trial_module.release = gc.collect
+        trial_module.release = lambda: bool(gc.collect()) and False
     with tempfile.TemporaryDirectory() as tmp:
         dataset = read_dataset(write_dataset(simulate("quickstart", seed=1), Path(tmp) / "q"))
     settings = model.FitSettings("numpyro", 100, 100, 2)
     lenient = GateThresholds(1.0, 100.0, 0)
-    out = []
+    out: dict[str, list[float]] = {"rss_mib": [], "seconds": []}
     for i in range(n):
+        start = time.perf_counter()
         candidate = model.Candidate(2, 4 + i % 2)  # two structures, alternating
         record = trial_module.TrialRecord(candidate)
         trial_module.run_trial(candidate, dataset, [Fold(0, 60, 66)], settings, lenient,
                                seed=1, trial_number=i, record=record)
-        out.append(round(rss_mib(), 1))
+        out["seconds"].append(round(time.perf_counter() - start, 2))
+        out["rss_mib"].append(round(rss_mib(), 1))
     return out
 
 

@@ -1,4 +1,4 @@
-"""The command line: help, version, and the demo path."""
+"""The command line: help, version, usage errors (the demo path: tests/evaluation/test_evaluate.py)."""
 
 from __future__ import annotations
 
@@ -42,10 +42,3 @@ def test_no_command_prints_help_and_fails(capsys):
     assert "simulate" in capsys.readouterr().out
 
 
-def test_demo_writes_the_dataset_and_its_figure_and_can_run_again(capsys, tmp_path):
-    assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
-    data = tmp_path / "demo" / "dataset"
-    assert (data / "overview.png").stat().st_size > 10_000
-    assert json.loads((data / "truth.json").read_text())["scenario"]["name"] == "quickstart"
-    assert str(data / "overview.png") in capsys.readouterr().out
-    assert main(["demo", "--out", str(tmp_path / "demo")]) == 0

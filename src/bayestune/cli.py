@@ -8,7 +8,6 @@ Bad input ends in one line, ``bayestune: error: <what> (<where>)``, and exit sta
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -240,18 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _parallel_cpu_chains() -> None:
-    """Let NUTS chains run in parallel on CPU: JAX sees one CPU device unless told otherwise
-    (numpyro's ``set_host_device_count``); must happen before JAX starts."""
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_force_host_platform_device_count" not in flags and "jax" not in sys.modules:
-        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={os.cpu_count() or 1}".strip()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``bayestune``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    _parallel_cpu_chains()
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)

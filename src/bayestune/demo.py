@@ -13,13 +13,13 @@ from typing import Any
 
 DEMO_SETTINGS: dict[str, Any] = {
     "trials": 8,
-    "draws": 250,
-    "tune": 250,
+    "draws": 300,
+    "tune": 300,
     "chains": 2,
     "folds": 2,
     "horizon": 8,
     "space": {"yearly_seasonality": [1, 4], "l_max": [3, 9]},
-    "final": {"test_weeks": 16, "draws": 500, "tune": 500, "chains": 2},
+    "final": {"test_weeks": 16, "draws": 1000, "tune": 700, "chains": 4},
 }
 
 

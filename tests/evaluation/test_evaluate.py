@@ -8,18 +8,11 @@ import shutil
 
 import pytest
 
+import bayestune.demo
 from bayestune.cli import main
-from bayestune.demo import run_demo
 from bayestune.errors import BayestuneError
 from bayestune.evaluation import evaluate
 
-TINY = {
-    "trials": 3, "draws": 80, "tune": 80, "chains": 2, "folds": 2, "horizon": 6,
-    "space": {"yearly_seasonality": [1, 3], "l_max": [4, 7]},
-    "gate": {"max_rhat": 3.0, "min_ess": 2, "max_divergence_rate": 0.9},
-    "final": {"test_weeks": 8, "draws": 80, "tune": 80, "chains": 2},
-    "pruner": {"kind": "none"},
-}
 SECTIONS = ("run", "truth", "recovery", "train_test", "convergence", "runtime", "warnings", "figures", "headline")
 FIGURES = {"history.png", "by_hyperparameter.png", "grid.png", "predictive.png", "roas.png", "kernels.png"}
 
@@ -35,16 +28,17 @@ def _numbers(x):
         yield x
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    run, report = run_demo(out, seed=1, quiet=True, settings=TINY)
-    return out, run, report
+@pytest.fixture
+def demo(tiny_demo):
+    return tiny_demo
 
 
 @pytest.mark.slow
 def test_the_demo_path_writes_a_complete_report(demo):
-    out, run, report = demo
+    out, run, printed = demo
+    assert (out / "dataset" / "overview.png").stat().st_size > 10_000
+    assert f"Report:  {run / 'report.md'}" in printed and "Chosen: Fourier order" in printed
+    assert not (out / "run.new").exists()
     data = json.loads((run / "report.json").read_text())
     assert data["schema"] == "bayestune.report/1"
     assert all(s in data for s in SECTIONS)
@@ -67,7 +61,6 @@ def test_the_demo_path_writes_a_complete_report(demo):
     assert all(math.isfinite(x) for x in _numbers(data))
     md = (run / "report.md").read_text()
     assert "## The choice against the truth" in md and "Regret" in md and "![figures/grid.png]" in md
-    assert report.headline[0].startswith("Chosen: Fourier order")
     # the oracle never entered the study: 3 trials, none of them the oracle
     assert json.loads((run / "oracle.json").read_text())["state"] == "COMPLETE"
     assert len(data["runtime"]["trials"]) == data["run"]["trials"] == 3
@@ -109,3 +102,27 @@ def test_evaluate_refuses_what_is_not_a_run(tmp_path, capsys):
     assert "not a run dir (no trials.csv)" in capsys.readouterr().err
     with pytest.raises(BayestuneError, match="no such run dir"):
         evaluate(tmp_path / "nope")
+
+
+def test_a_failed_demo_keeps_the_previous_run(tmp_path, monkeypatch):
+    import bayestune.evaluation
+    import bayestune.tuning
+
+    calls = []
+
+    def fake_tune(dataset, config, out):
+        calls.append(config.seed)
+        if config.seed == 2:
+            raise RuntimeError("sampler crashed")
+        out.mkdir(parents=True)
+        (out / "marker").write_text(str(config.seed))
+
+    monkeypatch.setattr(bayestune.tuning, "tune", fake_tune)
+    monkeypatch.setattr(bayestune.evaluation, "evaluate", lambda run, data: "report")
+    out = tmp_path / "demo"
+    assert bayestune.demo.run_demo(out, seed=0, quiet=True) == (out / "run", "report")
+    assert bayestune.demo.run_demo(out, seed=1, quiet=True)[0].joinpath("marker").read_text() == "1"
+    with pytest.raises(RuntimeError, match="sampler crashed"):
+        bayestune.demo.run_demo(out, seed=2, quiet=True)
+    assert (out / "run" / "marker").read_text() == "1"  # the last complete run is kept
+    assert calls == [0, 1, 2]

@@ -42,14 +42,15 @@ def config(**changes):
 
 
 @pytest.mark.slow
-def test_a_small_real_study_writes_a_complete_run_dir(dataset, tmp_path):
-    run = tmp_path / "run"
-    result = tune(dataset, config(trials=2), run)
+def test_a_small_real_study_writes_a_complete_run_dir(tiny_demo):
+    """quickstart, 3 trials of real sampling with tiny settings (the shared tiny demo run)."""
+    _, run, _ = tiny_demo
     assert {p.name for p in run.iterdir()} >= {
-        "config.toml", "study.db", "trials.csv", "best.json", "environment.json", "priors.json", "fits", "predictions",
+        "config.toml", "study.db", "trials.csv", "best.json", "environment.json", "priors.json", "fits",
+        "predictions", "oracle.json",
     }
     trials = pd.read_csv(run / "trials.csv")
-    assert len(trials) == 2 and set(trials["state"]) == {"COMPLETE"}
+    assert len(trials) == 3 and set(trials["state"]) == {"COMPLETE"}
     for col in ("seconds_build", "seconds_compile", "seconds_sample", "seconds_predict", "max_rhat", "min_ess_bulk"):
         assert trials[col].notna().all() and (trials[col] >= 0).all()
     best = json.loads((run / "best.json").read_text())
@@ -65,12 +66,15 @@ def test_a_small_real_study_writes_a_complete_run_dir(dataset, tmp_path):
     # per-fold CRPS equals an independent computation on the saved predictive draws
     for _, row in trials.iterrows():
         folds = json.loads(row["fold_crps"])
+        assert len(folds) == 2
         for k, value in enumerate(folds):
             saved = np.load(run / "predictions" / f"trial{row['number']:04d}_fold{k}.npz")
             independent = sr.crps_ensemble(saved["observed"], saved["draws"].T, estimator="fair", backend="numpy")
             assert value == pytest.approx(float(np.mean(independent)), rel=1e-9)
         assert row["value"] == pytest.approx(np.mean(folds))
-    assert result.best is not None
+    saved = np.load(run / "predictions" / "final_train_test.npz")
+    independent = sr.crps_ensemble(saved["observed_test"], saved["draws_test"].T, estimator="fair", backend="numpy")
+    assert tt["test_crps"] == pytest.approx(float(np.mean(independent)), rel=1e-9)
 
 
 def _fake_fit_and_predict(monkeypatch, fail_when):
@@ -170,7 +174,7 @@ def test_a_killed_study_resumes_without_repeating_trials(dataset, tmp_path):
     cfg.write_text(tomli_w.dumps(TINY))
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "bayestune.cli", "tune", "--data", str(dataset.path), "--out", str(run),
-           "--config", str(cfg), "--trials", "3", "--no-final", "--quiet"]
+           "--config", str(cfg), "--trials", "3", "--no-final", "--no-oracle", "--quiet"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300
     while time.time() < deadline:
@@ -212,7 +216,8 @@ def test_fits_are_released_after_each_trial(dataset, tmp_path, monkeypatch):
 
     monkeypatch.setattr(trial_module, "fit", tracking_fit)
     tune(dataset, config(trials=5), tmp_path / "run", final=False)
-    assert len(leaked) == 10 and leaked == [0] * 10  # 5 trials x 2 folds, none alive at the next fit
+    # 5 trials and the oracle trial, 2 folds each; none alive at the next fit
+    assert len(leaked) == 12 and leaked == [0] * 12
     assert all(ref() is None for ref in alive)
 
 
@@ -265,3 +270,38 @@ def test_parallel_workers_share_one_journal_storage(dataset, tmp_path):
     # a second call finds the total reached and runs nothing more
     tune(dataset, config(trials=3, workers=2, folds=1), run, final=False)
     assert len(pd.read_csv(run / "trials.csv")) == len(trials)
+
+
+def test_the_oracle_scores_the_true_structure_outside_the_study(dataset, tmp_path, monkeypatch):
+    _fake_fit_and_predict(monkeypatch, fail_when=lambda c: False)
+    monkeypatch.setattr(trial_module, "diagnose", lambda idata, names: _ok_diag(rhat=1.5))
+    lenient = json.loads(json.dumps(TINY["gate"]))
+    run = tmp_path / "run"
+    tune(dataset, config(trials=2, gate=lenient), run, final=False)
+    oracle = json.loads((run / "oracle.json").read_text())
+    truth = dataset.truth["structure"]
+    assert oracle["candidate"] == {k: truth[k] for k in ("yearly_seasonality", "l_max", "adstock", "saturation")}
+    assert oracle["state"] == "COMPLETE" and len(oracle["week_crps"]) == 2
+    assert oracle["value"] == pytest.approx(np.mean(np.concatenate(oracle["week_crps"])))
+    assert sorted(p.name for p in (run / "predictions").glob("oracle_fold*.npz")) == ["oracle_fold0.npz", "oracle_fold1.npz"]
+    # never in the study, so never selectable
+    assert len(pd.read_csv(run / "trials.csv")) == 2
+    # a gate failure does not stop the reference: it is scored and the failure recorded
+    strict = lenient | {"max_rhat": 1.1}
+    run2 = tmp_path / "run2"
+    with pytest.raises(BayestuneError, match="no trial completed"):
+        tune(dataset, config(trials=1, gate=strict), run2, final=False)
+    oracle = json.loads((run2 / "oracle.json").read_text())
+    assert oracle["state"] == "COMPLETE" and oracle["gate_failures"][0].startswith("fold 0: R-hat 1.50 > 1.10")
+
+
+def test_no_oracle_without_truth_or_when_turned_off(dataset, tmp_path, monkeypatch):
+    import dataclasses
+
+    _fake_fit_and_predict(monkeypatch, fail_when=lambda c: False)
+    monkeypatch.setattr(trial_module, "diagnose", lambda idata, names: _ok_diag())
+    own = dataclasses.replace(dataset, truth=None)
+    tune(own, config(trials=1), tmp_path / "own", final=False)
+    assert not (tmp_path / "own" / "oracle.json").exists()
+    tune(dataset, config(trials=1, oracle=False), tmp_path / "off", final=False)
+    assert not (tmp_path / "off" / "oracle.json").exists()

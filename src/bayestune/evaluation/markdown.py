@@ -94,7 +94,7 @@ def to_markdown(report: dict[str, Any]) -> str:
                   "(0 = calibrated; median over 20 nominal levels from 0.005 to 0.995).", ""]
         p = rec["parameters"]
         if p.get("parameters"):
-            lines += [f"Parameters shared by the model and the truth (on {p['scale']} scale): coverage of the "
+            lines += [f"Parameters shared by the model and the truth (on {p['scale']}): coverage of the "
                       f"{lvl}% intervals {_n(p['coverage_rate'])}, median posterior contraction "
                       f"{_n(p['median_contraction'])}, calibration error {_n(p['calibration_error'], 3)}.", ""]
             lines += _table(["parameter", "truth", "mean", "interval", "covers", "contraction"], [

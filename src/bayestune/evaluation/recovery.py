@@ -490,7 +490,7 @@ def parameter_recovery(post: FitPosterior, truth: Mapping[str, Any], level: floa
     n = min(len(d) for d in draws_all)
     stacked = np.stack([d[:n] for d in draws_all], axis=1)
     return {
-        "scale": "PyMC-Marketing's (target / max target, spend / max spend per channel)",
+        "scale": "PyMC-Marketing's scale (target / max target, spend / max spend per channel)",
         "level": level,
         "parameters": rows,
         "coverage_rate": float(np.mean([r["covered"] for r in rows.values()])),

@@ -252,7 +252,8 @@ def headline(report: dict[str, Any]) -> list[str]:
         return [f"No trial completed out of {r['trials']}: nothing was chosen (see trials.csv)."]
     c = r["chosen"]
     chosen = f"Fourier order {c['yearly_seasonality']}, l_max {c['l_max']}, {c['adstock']} adstock, {c['saturation']} saturation"
-    lines.append(f"Chosen: {chosen} (CV CRPS {_fmt(r['chosen_cv_crps'])} {CRPS_UNITS}, {r['trials']} trials).")
+    lines.append(f"Chosen: {chosen}; cross-validated CRPS {_fmt(r['chosen_cv_crps'])} per week "
+                 f"(target units; best of {r['trials']} trials).")
     if not t["available"]:
         lines.append(f"Truth: {t['reason']}; truth scores are not available.")
     elif "hyperparameters" in t:
@@ -263,11 +264,12 @@ def headline(report: dict[str, Any]) -> list[str]:
         lines.append(f"Truth:  Fourier order {s['yearly_seasonality']}, l_max {s['l_max']}, "
                      f"{s['adstock']} adstock, {s['saturation']} saturation: {verdict}.")
         if "regret" in t:
-            g = t["regret"]
-            eq = "statistically equivalent to the truth" if g["equivalent"] else "worse than the truth beyond noise" \
-                if g["regret"] > 0 else "better than the truth beyond noise"
-            lines.append(f"Regret: {_fmt(g['regret'])} ± {_fmt(g['se'])} CRPS against the true structure "
-                         f"({eq}; the truth ranks {t['oracle']['rank']['rank']} of {t['oracle']['rank']['of']}).")
+            g, o = t["regret"], t["oracle"]
+            eq = "within noise: statistically equivalent to the truth" if g["equivalent"] else \
+                "worse than the truth beyond noise" if g["regret"] > 0 else "better than the truth beyond noise"
+            lines.append(f"Regret: {_fmt(g['regret'])} ± {_fmt(g['se'])} CRPS (chosen minus true structure, paired "
+                         f"over {g['weeks']} held-out weeks): {eq}. The true structure scored "
+                         f"{_fmt(o['cv_crps'])}, rank {o['rank']['rank']} of {o['rank']['of']} (1 = best).")
         elif "oracle" in t:
             lines.append(f"Regret: not available ({t['oracle'].get('reason')}).")
         if "adstock_kernels" in t:

@@ -20,7 +20,7 @@ from bayestune.simulator.dataset import Dataset
 from bayestune.tuning.config import TuningConfig
 from bayestune.tuning.folds import final_split
 from bayestune.tuning.gate import GateThresholds, check, diagnose
-from bayestune.tuning.model import Candidate, FitSettings, fit, free_parameter_names, predict, release
+from bayestune.tuning.model import Candidate, FitSettings, fit, free_parameter_names, predict, quiet_sampling, release
 from bayestune.tuning.trial import FINAL_STAGE, fold_seed
 
 TRAIN_FIT = "fits/train.nc"
@@ -68,7 +68,8 @@ def _fit_record(mmm, timings, thresholds: GateThresholds, path: Path, seed: int)
     diag = diagnose(mmm.idata, names)
     passed, reasons = check(diag, thresholds)
     # the prior of the free parameters goes into the saved fit: posterior contraction needs it
-    prior = pm.sample_prior_predictive(draws=PRIOR_DRAWS, model=mmm.model, var_names=names, random_seed=seed)
+    with quiet_sampling():
+        prior = pm.sample_prior_predictive(draws=PRIOR_DRAWS, model=mmm.model, var_names=names, random_seed=seed)
     mmm.idata["prior"] = prior["prior"]
     mmm.save(str(path))
     return {

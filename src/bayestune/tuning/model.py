@@ -6,9 +6,13 @@ the run dir so a run says what it assumed.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import logging
+import os
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -67,6 +71,27 @@ class FitSettings:
     sampler_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
+@contextlib.contextmanager
+def quiet_sampling():
+    """Silence what PyMC, PyMC-Marketing and the backends print per fit.
+
+    Their convergence advice ("the effective sample size per chain is smaller than 100",
+    logged as an error) is the gate's job here, and their progress bars and logs would drown
+    the study's own progress. Exceptions still raise.
+    """
+    loggers = [logging.getLogger(name) for name in ("pymc", "pymc_marketing", "jax", "numpyro")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings(), open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
 def true_candidate(truth: dict[str, Any]) -> Candidate:
     """The candidate whose structure is the truth's (``truth.json`` ``structure``)."""
     s = truth["structure"]
@@ -114,11 +139,12 @@ def fit(
     mmm.build_model(X, y)
     timings.build = time.perf_counter() - start
     start = time.perf_counter()
-    mmm.fit(
-        X, y, draws=settings.draws, tune=settings.tune, chains=settings.chains,
-        nuts_sampler=settings.sampler, random_seed=seed, progressbar=False,
-        nuts_sampler_kwargs=dict(settings.sampler_kwargs) or None,
-    )
+    with quiet_sampling():
+        mmm.fit(
+            X, y, draws=settings.draws, tune=settings.tune, chains=settings.chains,
+            nuts_sampler=settings.sampler, random_seed=seed, progressbar=False,
+            nuts_sampler_kwargs=dict(settings.sampler_kwargs) or None,
+        )
     wall = time.perf_counter() - start
     sampling = mmm.idata["posterior"].attrs.get("sampling_time")
     timings.sample = float(sampling) if sampling is not None else wall
@@ -137,23 +163,51 @@ def predict(
     """
     start = time.perf_counter()
     X = data.drop(columns=columns.target)
-    pp = mmm.sample_posterior_predictive(
-        X, include_last_observations=out_of_sample, extend_idata=False,
-        progressbar=False, random_seed=seed,
-    )
+    with quiet_sampling():
+        pp = mmm.sample_posterior_predictive(
+            X, include_last_observations=out_of_sample, extend_idata=False,
+            progressbar=False, random_seed=seed,
+        )
     scale = float(mmm.idata["constant_data"]["target_scale"])
     draws = np.asarray(pp["y"].transpose("sample", "date").values) * scale
     return draws, time.perf_counter() - start
 
 
-def release() -> None:
+JAX_CACHE_LIMIT_MIB = 256.0
+"""Clear JAX's compiled functions once the process has grown this much since the last clear."""
+
+_baseline: dict[str, float] = {}
+"""The resident size (MiB) after the last clear, or after the first fit."""
+
+
+def _rss_mib() -> float | None:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def release(limit_mib: float | None = None) -> bool:
     """Free what the last fit left behind, so memory does not grow with the number of fits.
 
     Dropping the model is not enough: JAX keeps every function it compiled, and each fit
-    compiles new ones (about 40 MB a trial on ``quickstart``, measured by
-    ``benchmarks/test_memory.py``). Call it after the last reference to a fitted model is gone.
+    compiles new ones (about 35 to 40 MB a trial on ``quickstart``). Clearing them after
+    every fit costs about 4 s of compilation on the next one, so they are cleared only once
+    the process has grown by ``limit_mib`` (default :data:`JAX_CACHE_LIMIT_MIB`) since the
+    last clear: memory stays bounded and most fits keep the warm caches
+    (``benchmarks/test_memory.py`` measures both). Where the resident size cannot be read,
+    the caches are cleared every time. Returns whether they were cleared.
     """
     gc.collect()
     jax = sys.modules.get("jax")
-    if jax is not None:
-        jax.clear_caches()
+    if jax is None:
+        return False
+    limit = JAX_CACHE_LIMIT_MIB if limit_mib is None else limit_mib
+    rss = _rss_mib()
+    if rss is not None and rss - _baseline.setdefault("rss", rss) < limit:
+        return False
+    jax.clear_caches()
+    gc.collect()
+    _baseline["rss"] = _rss_mib() or 0.0
+    return True

@@ -332,6 +332,7 @@ def _worker(run: str, url: str, data_path: str, roles: dict[str, Any], config_da
 def search(dataset: Dataset, config: TuningConfig, run: str | Path) -> optuna.Study:
     """Run (or resume) the search in ``run``; returns the study."""
     run = Path(run)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     folds = make_folds(dataset, config)
     prepare_run_dir(run, config, dataset)
     url = storage_url(run, config)
