@@ -1,0 +1,131 @@
+"""The backend × device matrix: what one MMM fit costs per sampler backend and device.
+
+``python benchmarks/backend_matrix.py --out DIR`` fits the true structure of ``seed-blog``
+(seed 0; 104 weeks, 4 channels, 2 controls; the first 80 weeks) with 500 tuning steps and
+500 draws on 2 chains, twice in a fresh process per cell: the first fit pays compilation, the
+second shows the cost of a later trial of the same structure. Cells: every backend on CPU,
+and, when JAX sees a GPU, numpyro on the GPU with sequential ("parallel" on one device) and
+vectorised chains. A backend that is not installed is reported as such. Writes
+``backend_matrix.json`` and ``backend_matrix.md``; GPU rows without a GPU say
+"not measured (no GPU)", never a number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+SETTINGS = {"preset": "seed-blog", "seed": 0, "fit_weeks": 80, "draws": 500, "tune": 500, "chains": 2}
+CPU_CELLS = [("numpyro", "parallel"), ("numpyro", "vectorized"), ("pymc", None), ("nutpie", None), ("blackjax", None)]
+GPU_CELLS = [("numpyro", "parallel"), ("numpyro", "vectorized"), ("blackjax", None)]
+BACKEND_MODULE = {"numpyro": "numpyro", "pymc": "pymc", "nutpie": "nutpie", "blackjax": "blackjax"}
+
+
+def one_cell(sampler: str, chain_method: str | None, device: str) -> dict[str, Any]:
+    """Two fits in this process (run in a fresh process per cell)."""
+    import importlib.util
+
+    if importlib.util.find_spec(BACKEND_MODULE[sampler]) is None:
+        return {"status": f"not measured ({sampler} is not installed)"}
+    import jax
+
+    from bayestune.simulator import simulate
+    from bayestune.simulator.dataset import ColumnRoles
+    from bayestune.tuning.gate import diagnose
+    from bayestune.tuning.model import FitSettings, fit, free_parameter_names, true_candidate
+
+    sim = simulate(SETTINGS["preset"], SETTINGS["seed"])
+    cols = sim.truth["columns"]
+    roles = ColumnRoles(cols["date"], cols["target"], tuple(cols["channels"]), tuple(cols["controls"]))
+    kwargs = {"chain_method": chain_method} if chain_method else {}
+    settings = FitSettings(sampler, SETTINGS["draws"], SETTINGS["tune"], SETTINGS["chains"], kwargs)
+    fits = []
+    for i in range(2):
+        start = time.perf_counter()
+        mmm, timings = fit(true_candidate(sim.truth), roles, sim.data.iloc[: SETTINGS["fit_weeks"]], settings, seed=i)
+        wall = time.perf_counter() - start
+        diag = diagnose(mmm.idata, free_parameter_names(mmm))
+        fits.append(timings.to_dict() | {"wall": wall, "min_ess_bulk": diag.min_ess_bulk,
+                                         "ess_per_second": diag.min_ess_bulk / timings.sample})
+        del mmm
+    return {"status": "measured", "jax_devices": [f"{d.platform}:{d.id} {d.device_kind}" for d in jax.devices()],
+            "first_fit": fits[0], "later_fit": fits[1]}
+
+
+def _gpu_available() -> bool:
+    out = subprocess.run([sys.executable, "-c", "import jax; print(any(d.platform == 'gpu' or d.platform == 'cuda' "
+                          "for d in jax.devices()))"], capture_output=True, text=True,
+                         env=os.environ | {"JAX_PLATFORMS": ""})
+    return out.stdout.strip().endswith("True")
+
+
+def _run_cell(sampler: str, chain_method: str | None, device: str, timeout: float) -> dict[str, Any]:
+    env = os.environ | {"JAX_PLATFORMS": "cpu" if device == "cpu" else "cuda"}
+    code = (f"import json, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import backend_matrix as b; "
+            f"print('RESULT', json.dumps(b.one_cell({sampler!r}, {chain_method!r}, {device!r})))")
+    try:
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"status": f"failed (over {timeout:.0f} s)"}
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line.removeprefix("RESULT "))
+    return {"status": "failed: " + (proc.stderr.strip().splitlines() or ["no output"])[-1][:300]}
+
+
+def _markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    lines = [f"# Backend × device matrix ({meta['when']})", "",
+             f"One fit of the true structure of `{SETTINGS['preset']}` (seed {SETTINGS['seed']}, first "
+             f"{SETTINGS['fit_weeks']} weeks), {SETTINGS['tune']} tuning steps + {SETTINGS['draws']} draws × "
+             f"{SETTINGS['chains']} chains, in a fresh process: the first fit, then a later one. Host: "
+             f"{meta['cores']} CPU cores; GPU: {meta['gpu'] or 'none'}. Seconds.", "",
+             "| backend | chains | device | status | first: compile | first: sample | later: compile | later: sample | later: ESS/s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        f, g = r.get("first_fit", {}), r.get("later_fit", {})
+
+        def n(d, k):
+            return f"{d[k]:.1f}" if k in d else ""
+
+        lines.append(f"| {r['sampler']} | {r['chain_method'] or 'default'} | {r['device']} | {r['status']} | "
+                     f"{n(f, 'compile')} | {n(f, 'sample')} | {n(g, 'compile')} | {n(g, 'sample')} | {n(g, 'ess_per_second')} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds per cell")
+    p.add_argument("--only", choices=("cpu", "gpu"), help="run one device's cells only")
+    args = p.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    gpu = _gpu_available()
+    gpu_name = None
+    if gpu:
+        out = subprocess.run([sys.executable, "-c", "import jax; print(jax.devices()[0].device_kind)"],
+                             capture_output=True, text=True)
+        gpu_name = out.stdout.strip()
+    results = []
+    cells = ([("cpu", c) for c in CPU_CELLS] if args.only != "gpu" else []) + \
+            ([("gpu", c) for c in GPU_CELLS] if args.only != "cpu" else [])
+    for device, (sampler, chain_method) in cells:
+        if device == "gpu" and not gpu:
+            result = {"status": "not measured (no GPU)"}
+        else:
+            result = _run_cell(sampler, chain_method, device, args.timeout)
+        results.append({"sampler": sampler, "chain_method": chain_method, "device": device} | result)
+        print(json.dumps(results[-1]), flush=True)
+    meta = {"when": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(), "gpu": gpu_name, "settings": SETTINGS}
+    (args.out / "backend_matrix.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+    (args.out / "backend_matrix.md").write_text(_markdown(results, meta))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

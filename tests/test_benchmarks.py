@@ -1,0 +1,35 @@
+"""The benchmark scripts' own logic (their measurements run under ``tox -e bench``)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gpu_rows_say_not_measured_without_a_gpu(tmp_path, monkeypatch):
+    matrix = _load("backend_matrix")
+    monkeypatch.setattr(matrix, "_gpu_available", lambda: False)
+    assert matrix.main(["--out", str(tmp_path), "--only", "gpu"]) == 0
+    data = json.loads((tmp_path / "backend_matrix.json").read_text())
+    assert data["meta"]["gpu"] is None
+    assert [r["status"] for r in data["results"]] == ["not measured (no GPU)"] * len(matrix.GPU_CELLS)
+    assert all("first_fit" not in r for r in data["results"])  # no number without a measurement
+    md = (tmp_path / "backend_matrix.md").read_text()
+    assert md.count("not measured (no GPU)") == len(matrix.GPU_CELLS) and "GPU: none" in md
+
+
+def test_a_backend_that_is_not_installed_is_reported_not_measured(monkeypatch):
+    matrix = _load("backend_matrix")
+    monkeypatch.setitem(matrix.BACKEND_MODULE, "blackjax", "a_module_that_does_not_exist")
+    assert matrix.one_cell("blackjax", None, "cpu") == {
+        "status": "not measured (blackjax is not installed)"}
