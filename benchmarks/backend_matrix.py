@@ -33,8 +33,6 @@ def one_cell(sampler: str, chain_method: str | None, device: str) -> dict[str, A
 
     if importlib.util.find_spec(BACKEND_MODULE[sampler]) is None:
         return {"status": f"not measured ({sampler} is not installed)"}
-    import jax
-
     from bayestune.simulator import simulate
     from bayestune.simulator.dataset import ColumnRoles
     from bayestune.tuning.gate import diagnose
@@ -54,7 +52,9 @@ def one_cell(sampler: str, chain_method: str | None, device: str) -> dict[str, A
         fits.append(timings.to_dict() | {"wall": wall, "min_ess_bulk": diag.min_ess_bulk,
                                          "ess_per_second": diag.min_ess_bulk / timings.sample})
         del mmm
-    return {"status": "measured", "jax_devices": [f"{d.platform}:{d.id} {d.device_kind}" for d in jax.devices()],
+    from bayestune.tuning.environment import jax_devices
+
+    return {"status": "measured", "jax_devices": jax_devices(),
             "first_fit": fits[0], "later_fit": fits[1]}
 
 

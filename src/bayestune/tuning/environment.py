@@ -26,11 +26,18 @@ def package_versions() -> dict[str, str | None]:
 
 
 def jax_devices() -> list[str]:
-    """The devices JAX sees, e.g. ``["cpu:0"]`` or ``["cuda:0"]``."""
+    """The devices JAX sees, one entry per kind, e.g. ``["cpu:0 (x100)"]`` or ``["cuda:0 NVIDIA H100"]``.
+
+    On CPU, PyMC lets JAX see many host devices (one per chain); they are the same cores.
+    """
     try:
         import jax
 
-        return [f"{d.platform}:{d.id}" for d in jax.devices()]
+        kinds: dict[tuple[str, str], list[int]] = {}
+        for d in jax.devices():
+            kinds.setdefault((d.platform, d.device_kind), []).append(d.id)
+        return [f"{platform}:{ids[0]}" + (f" {kind}" if kind != platform else "") + (f" (x{len(ids)})" if len(ids) > 1 else "")
+                for (platform, kind), ids in kinds.items()]
     except Exception as exc:  # noqa: BLE001 - a broken JAX install is reported, not fatal
         return [f"unavailable ({exc.__class__.__name__})"]
 
@@ -44,7 +51,7 @@ def environment(sampler: str) -> dict[str, Any]:
         "platform": platform.platform(),
         "cores": os.cpu_count(),
         "sampler": sampler,
-        "device": devices[0] if sampler in jax_backends else "cpu",
+        "device": devices[0].split(" (x")[0] if sampler in jax_backends else "cpu",
         "jax_devices": devices,
         "packages": package_versions(),
     }
