@@ -61,7 +61,7 @@ def test_a_saved_fit_reads_as_arrays_in_target_units(tmp_path):
     assert post.channels == CHANNELS and post.n_draws == 100 and post.adstock == ("geometric", 3)
     contrib = post.channel_contributions()
     assert contrib.shape == (100, 4, 2) and np.allclose(contrib[..., 0], 20.0)  # 0.2 x target scale 100
-    kernels = post.adstock_kernels()
+    kernels = post.adstock_kernels
     # tv: half the draws alpha 0.4, half 0.5 -> the mean of the two normalised kernels
     expected = (normalise(geometric_weights(0.4, 3)) + normalise(geometric_weights(0.5, 3))) / 2
     np.testing.assert_allclose(kernels["tv"], expected)

@@ -81,6 +81,7 @@ class FitPosterior:
         var = self.tree["posterior"]["channel_contribution"].transpose("chain", "draw", "date", "channel")
         return _stack(var) * self.target_scale
 
+    @cached_property
     def adstock_kernels(self) -> dict[str, np.ndarray]:
         """Per channel the posterior mean of the normalised adstock kernel (mean over draws
         of each draw's kernel, which stays a kernel: non-negative, summing to 1)."""

@@ -22,6 +22,7 @@ import pandas as pd
 
 from bayestune import __version__
 from bayestune.errors import BayestuneError
+from bayestune.fileio import write_atomic
 from bayestune.evaluation import figures
 from bayestune.evaluation.gap import DEFAULT_MAX_RATIO, train_test_section
 from bayestune.evaluation.posterior import FitPosterior
@@ -141,7 +142,7 @@ def _truth_section(run: RunFiles, ds: Dataset, full: FitPosterior | None) -> dic
         }
         out["regret"] = regret(best["week_crps"], oracle["week_crps"])
     if full is not None:
-        out["adstock_kernels"] = kernel_scores(truth["adstock_kernel"], full.adstock_kernels(),
+        out["adstock_kernels"] = kernel_scores(truth["adstock_kernel"], full.adstock_kernels,
                                                truth.get("effective_l_max"))
     return out
 
@@ -231,7 +232,7 @@ def _figures(report: dict[str, Any], run: RunFiles, ds: Dataset, full: FitPoster
                                       [v[c]["roas_hi"] for c in ch], out / "roas.png",
                                       truth=[v[c]["roas_true"] for c in ch], level=rec["level"]))
     if full is not None:
-        fitted = full.adstock_kernels()
+        fitted = full.adstock_kernels
         scores = report["truth"].get("adstock_kernels", {}).get("channels", {})
         kernels = {c: {"true": np.asarray(ds.truth["adstock_kernel"][c]) if ds.truth else None,
                        "fitted": k, "l1": scores.get(c, {}).get("l1")} for c, k in fitted.items()}
@@ -312,12 +313,6 @@ def _clean(x: Any) -> Any:
     return x
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def evaluate(
     run: str | Path,
     data: str | Path | None = None,
@@ -372,6 +367,6 @@ def evaluate(
         shutil.rmtree(fig_dir)
     os.replace(staging, fig_dir)
     json_path, md_path = out / "report.json", out / "report.md"
-    _write_atomic(json_path, json.dumps(report, indent=2) + "\n")
-    _write_atomic(md_path, to_markdown(report))
+    write_atomic(json_path, json.dumps(report, indent=2) + "\n")
+    write_atomic(md_path, to_markdown(report))
     return Report(report, json_path, md_path, [fig_dir / p.name for p in made])

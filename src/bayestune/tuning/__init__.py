@@ -18,7 +18,8 @@ from bayestune.simulator.dataset import ColumnRoles, Dataset, read_dataset
 from bayestune.tuning.config import TuningConfig, load_config
 from bayestune.tuning.final import run_final
 from bayestune.tuning.model import Candidate
-from bayestune.tuning.study import BEST_FILE, TRIALS_FILE, best_trial, search, write_atomic
+from bayestune.fileio import write_atomic
+from bayestune.tuning.study import BEST_FILE, TRIALS_FILE, best_trial, search
 
 
 @dataclass(frozen=True)

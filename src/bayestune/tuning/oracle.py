@@ -14,23 +14,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bayestune.fileio import write_atomic
 from bayestune.simulator.dataset import Dataset
 from bayestune.tuning.model import true_candidate
 from bayestune.tuning.trial import TrialRecord, run_trial
+
+if TYPE_CHECKING:
+    from bayestune.tuning.study import SearchContext
 
 ORACLE_FILE = "oracle.json"
 ORACLE_TRIAL = 2**31 - 2
 """Stands in for the trial number when seeding the oracle's fits."""
 
 
-def run_oracle(ctx: Any, write: Any) -> dict[str, Any] | None:
+def run_oracle(ctx: SearchContext) -> dict[str, Any] | None:
     """Score the true structure on the search folds; ``None`` without a truth.
 
-    ``ctx`` is the run's :class:`~bayestune.tuning.study.SearchContext`; ``write(path, text)``
-    writes a file atomically. An existing ``oracle.json`` is kept (a resumed run does not
-    repeat it).
+    An existing ``oracle.json`` is kept (a resumed run does not repeat it).
     """
     dataset: Dataset = ctx.dataset
     if dataset.truth is None:
@@ -51,5 +53,5 @@ def run_oracle(ctx: Any, write: Any) -> dict[str, Any] | None:
         payload |= {"state": "FAIL", "error": f"{exc.__class__.__name__}: {exc}"[:2000]}
     payload |= record.attrs()
     payload["crps_units"] = "target units, mean per held-out week over folds (fair estimator)"
-    write(path, json.dumps(payload, indent=2) + "\n")
+    write_atomic(path, json.dumps(payload, indent=2) + "\n")
     return payload

@@ -23,6 +23,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from bayestune.errors import BayestuneError
+from bayestune.fileio import write_atomic
 from bayestune.simulator.dataset import ColumnRoles, Dataset, read_dataset, required_weeks
 from bayestune.tuning.config import TuningConfig, config_from_dict
 from bayestune.tuning.environment import environment
@@ -202,12 +203,6 @@ def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
     return min(complete, key=lambda t: (t.value, t.number)) if complete else None
 
 
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_records(run: Path, study: optuna.Study) -> None:
     """Rewrite ``trials.csv`` and ``best.json`` from the storage (atomically)."""
     frame = trials_frame(study)
@@ -359,6 +354,6 @@ def search(dataset: Dataset, config: TuningConfig, run: str | Path) -> optuna.St
     if config.oracle and dataset.has_truth:
         if show_progress(config) and not (run / "oracle.json").exists():
             print("scoring the true configuration (oracle trial, never selectable) ...", file=sys.stderr)
-        run_oracle(ctx, write_atomic)
+        run_oracle(ctx)
     return open_study(url, config.seed, config)
 
