@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -27,35 +28,74 @@ GPU_CELLS = [("numpyro", "parallel"), ("numpyro", "vectorized"), ("blackjax", No
 BACKEND_MODULE = {"numpyro": "numpyro", "pymc": "pymc", "nutpie": "nutpie", "blackjax": "blackjax"}
 
 
+def prepare(sampler: str, chain_method: str | None = None) -> dict[str, Any]:
+    """The cell's data (the first ``fit_weeks`` weeks), column roles, candidate and fit settings."""
+    from bayestune.simulator import simulate
+    from bayestune.simulator.dataset import ColumnRoles
+    from bayestune.tuning.model import FitSettings, true_candidate
+
+    sim = simulate(SETTINGS["preset"], SETTINGS["seed"])
+    kwargs = {"chain_method": chain_method} if chain_method else {}
+    return {"sim": sim, "roles": ColumnRoles.from_truth(sim.truth), "candidate": true_candidate(sim.truth),
+            "data": sim.data.iloc[: SETTINGS["fit_weeks"]],
+            "settings": FitSettings(sampler, SETTINGS["draws"], SETTINGS["tune"], SETTINGS["chains"], kwargs)}
+
+
+def fit_once(cell: dict[str, Any], seed: int) -> tuple[Any, dict[str, float]]:
+    """One fit of the cell's model: the fitted MMM and its timings (``wall`` included)."""
+    from bayestune.tuning.model import fit
+
+    start = time.perf_counter()
+    mmm, timings = fit(cell["candidate"], cell["roles"], cell["data"], cell["settings"], seed=seed)
+    return mmm, timings.to_dict() | {"wall": time.perf_counter() - start}
+
+
 def one_cell(sampler: str, chain_method: str | None, device: str) -> dict[str, Any]:
     """Two fits in this process (run in a fresh process per cell)."""
     import importlib.util
 
     if importlib.util.find_spec(BACKEND_MODULE[sampler]) is None:
         return {"status": f"not measured ({sampler} is not installed)"}
-    from bayestune.simulator import simulate
-    from bayestune.simulator.dataset import ColumnRoles
     from bayestune.tuning.gate import diagnose
-    from bayestune.tuning.model import FitSettings, fit, free_parameter_names, true_candidate
+    from bayestune.tuning.model import free_parameter_names
 
-    sim = simulate(SETTINGS["preset"], SETTINGS["seed"])
-    cols = sim.truth["columns"]
-    roles = ColumnRoles(cols["date"], cols["target"], tuple(cols["channels"]), tuple(cols["controls"]))
-    kwargs = {"chain_method": chain_method} if chain_method else {}
-    settings = FitSettings(sampler, SETTINGS["draws"], SETTINGS["tune"], SETTINGS["chains"], kwargs)
+    cell = prepare(sampler, chain_method)
     fits = []
     for i in range(2):
-        start = time.perf_counter()
-        mmm, timings = fit(true_candidate(sim.truth), roles, sim.data.iloc[: SETTINGS["fit_weeks"]], settings, seed=i)
-        wall = time.perf_counter() - start
+        mmm, timings = fit_once(cell, seed=i)
         diag = diagnose(mmm.idata, free_parameter_names(mmm))
-        fits.append(timings.to_dict() | {"wall": wall, "min_ess_bulk": diag.min_ess_bulk,
-                                         "ess_per_second": diag.min_ess_bulk / timings.sample})
+        fits.append(timings | {"min_ess_bulk": diag.min_ess_bulk,
+                               "ess_per_second": diag.min_ess_bulk / timings["sample"]})
         del mmm
     from bayestune.tuning.environment import jax_devices
 
     return {"status": "measured", "jax_devices": jax_devices(),
             "first_fit": fits[0], "later_fit": fits[1]}
+
+
+def serve(sampler: str, chain_method: str | None = None) -> None:
+    """Fit on request, for ``test_backends.py``: one fresh process per backend, driven over pipes.
+
+    Prints ``READY {json}`` once imported and prepared and again once a fit's model is freed,
+    reads one line per fit (``fit SEED``), fits, and answers ``FIT {json}`` (the fit's
+    timings) as soon as the fit returns. Ends at end of input.
+    """
+    import gc
+
+    from bayestune.tuning.environment import jax_devices
+
+    cell = prepare(sampler, chain_method)
+    ready = "READY " + json.dumps({"jax_devices": jax_devices()})
+    print(ready, flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if words[:1] != ["fit"]:
+            continue
+        mmm, timings = fit_once(cell, seed=int(words[1]))
+        print("FIT " + json.dumps(timings), flush=True)
+        del mmm
+        gc.collect()
+        print(ready, flush=True)
 
 
 def _gpu_available() -> bool:
@@ -76,7 +116,13 @@ def _run_cell(sampler: str, chain_method: str | None, device: str, timeout: floa
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line.removeprefix("RESULT "))
-    return {"status": "failed: " + (proc.stderr.strip().splitlines() or ["no output"])[-1][:300]}
+    return {"status": "failed: " + last_error(proc.stderr)[:300]}
+
+
+def last_error(stderr: str) -> str:
+    """The last ``SomethingError: ...`` line of a traceback (JAX appends a note after it)."""
+    lines = stderr.strip().splitlines() or ["no output"]
+    return ([ln for ln in lines if re.match(r"^[\w.]+(Error|Exception)\b", ln)] or lines)[-1]
 
 
 def _markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:

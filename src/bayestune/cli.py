@@ -17,6 +17,8 @@ from bayestune.errors import BayestuneError
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 1
+EXIT_WORSE = 1
+"""A gate or a comparison found worse quality, or a suite cell failed."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -149,6 +151,111 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- bench
+def _seeds(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        seeds = tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise BayestuneError("seeds must be comma-separated integers, e.g. 0,1,2", "--seeds") from None
+    if not seeds or min(seeds) < 0:
+        raise BayestuneError("give at least one non-negative seed", "--seeds")
+    return seeds
+
+
+def _run_suite(args: argparse.Namespace):
+    from bayestune.bench import load_suite, make_executor, run_suite
+
+    suite = load_suite(args.suite)
+    seeds = _seeds(args.seeds)
+    out = Path(args.out) if args.out else Path("bench-results") / suite.name
+    executor = make_executor(args.workers, args.scheduler)
+    try:
+        payload = run_suite(suite, out, executor, seeds=seeds, progress=None if args.quiet else _say)
+    finally:
+        close = getattr(executor, "close", None)
+        if close:
+            close()
+    return suite, out, payload
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _compare(base_path: Path, new_path: Path, noise_z: float | None, tolerance: float | None, show_all: bool) -> int:
+    from bayestune.bench import load_results
+    from bayestune.bench.compare import compare, render
+
+    base, new = load_results(base_path), load_results(new_path)
+    rules = new["suite"].get("compare", {})
+    z = noise_z if noise_z is not None else rules.get("noise_z", 2.0)
+    tol = tolerance if tolerance is not None else rules.get("runtime_tolerance", 1.5)
+    if z <= 0:
+        raise BayestuneError("must be positive", "--noise-z")
+    if tol <= 1:
+        raise BayestuneError("must be above 1", "--runtime-tolerance")
+    changes, notes = compare(base, new, noise_z=z, runtime_tolerance=tol)
+    print(f"bench compare: BASE {base_path} -> NEW {new_path}")
+    for line in render(changes, notes, show_all=show_all):
+        print(f"  {line}")
+    return EXIT_WORSE if any(c.verdict == "worse" for c in changes) else 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    if args.bench_command == "compare":
+        return _compare(args.base, args.new, args.noise_z, args.runtime_tolerance, args.all)
+    if args.suite is None:
+        raise BayestuneError("give --suite NAME (or FILE), or use 'bayestune bench compare BASE NEW'", "bayestune bench")
+    if args.baseline is not None:
+        from bayestune.bench import load_results
+
+        load_results(args.baseline)  # bad baseline: say so before hours of work
+    suite, out, payload = _run_suite(args)
+    print(f"\nResults: {out / 'results.json'}\nSummary: {out / 'summary.md'}")
+    failed = sum(c["status"] != "ok" for c in payload["cells"])
+    status = 0
+    if failed:
+        print(f"{failed} cell(s) failed; their errors are in the summary", file=sys.stderr)
+        status = EXIT_WORSE
+    if args.baseline is not None:
+        print()
+        status = max(status, _compare(args.baseline, out / "results.json", None, None, False))
+    return status
+
+
+# ---------------------------------------------------------------------------- gate
+def _cmd_gate(args: argparse.Namespace) -> int:
+    from bayestune.bench import load_results, load_suite
+    from bayestune.bench.gate import gate_checks
+
+    suite = load_suite(args.suite)
+    if args.results is not None:
+        payload = load_results(args.results)
+    else:
+        _, _, payload = _run_suite(args)
+    checks = gate_checks(payload, suite.spec.gate)
+    print(f"bayestune gate: suite {suite.name!r} ({suite.path.name})")
+    for check in checks:
+        print(f"  {check.line()}")
+    failed = [c for c in checks if not c.passed]
+    if failed:
+        print(f"gate FAILED: {len(failed)} of {len(checks)} checks", file=sys.stderr)
+        return EXIT_WORSE
+    print(f"gate passed: {len(checks)} checks")
+    return 0
+
+
+def _add_executor_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", metavar="DIR", help="where the cells and results go (default: bench-results/SUITE)")
+    p.add_argument("--seeds", metavar="0,1", help="run only these seeds (default: the suite's)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N", help="run cells in N local processes (default: in this process)")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="run cells on a Dask cluster, e.g. tcp://host:8786")
+    p.add_argument("--quiet", action="store_true", help="no line per finished cell")
+
+
 # ---------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
@@ -236,6 +343,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser(
+        "bench", help="run a benchmark suite, or compare two suite results",
+        description="Run a suite (benchmarks/suites/NAME.toml): every scenario x seed x methodology "
+        "end to end (simulate, tune, refit, evaluate), into results.json and summary.md. Running it "
+        "again on the same --out runs only the cells not yet done. 'bayestune bench compare BASE NEW' "
+        "compares two results files. Exit status 1 when a cell failed or the comparison found worse figures.",
+    )
+    p.add_argument("--suite", metavar="NAME|FILE", help="a suite name (benchmarks/suites/NAME.toml) or file")
+    p.add_argument("--baseline", metavar="FILE", type=Path, help="compare the results with this results file at the end")
+    _add_executor_flags(p)
+    p.set_defaults(func=_cmd_bench, bench_command=None)
+    bench_sub = p.add_subparsers(dest="bench_command", metavar="compare", parser_class=_Parser)
+    c = bench_sub.add_parser(
+        "compare", help="compare two suite results",
+        description="Print what changed between two results files. Exit status 1 when a quality figure "
+        "worsened beyond its noise band (z standard errors from the replicate seeds) or a runtime ratio "
+        "beyond the tolerance (same machine only).",
+    )
+    c.add_argument("base", metavar="BASE", type=Path, help="baseline results.json (or its dir)")
+    c.add_argument("new", metavar="NEW", type=Path, help="new results.json (or its dir)")
+    c.add_argument("--noise-z", type=float, help="standard errors a quality change must exceed (default: the suite's, 2)")
+    c.add_argument("--runtime-tolerance", type=float, metavar="R", help="worst acceptable runtime ratio (default: the suite's, 1.5)")
+    c.add_argument("--all", action="store_true", help="also list the figures that did not change beyond noise")
+
+    p = sub.add_parser(
+        "gate", help="fail when tuning quality is below a suite's thresholds",
+        description="Run a suite (or read its results with --results) and check the thresholds in its "
+        "[gate] table. Exit status 1 when a check fails.",
+    )
+    p.add_argument("--suite", metavar="NAME|FILE", required=True, help="a suite name or file")
+    p.add_argument("--results", metavar="FILE", type=Path, help="check these results instead of running the suite")
+    _add_executor_flags(p)
+    p.set_defaults(func=_cmd_gate)
     return parser
 
 

@@ -13,8 +13,12 @@ The search's folds end where that window starts::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bayestune.errors import BayestuneError
+
+if TYPE_CHECKING:
+    from bayestune.tuning.config import TuningConfig
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,19 @@ def search_folds(
     return [
         Fold(i, first_train + i * horizon, first_train + (i + 1) * horizon) for i in range(folds)
     ]
+
+
+def fold_plan(weeks: int, config: TuningConfig) -> list[Fold]:
+    """The search folds for ``weeks`` weeks of data under a tuning config."""
+    from bayestune.simulator.dataset import required_weeks
+
+    return search_folds(
+        weeks,
+        folds=config.n_folds,
+        horizon=config.horizon,
+        test_weeks=config.final.test_weeks,
+        min_train=required_weeks(config.space.l_max[1], 0),
+    )
 
 
 def final_split(n_weeks: int, test_weeks: int) -> Fold:

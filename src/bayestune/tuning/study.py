@@ -24,10 +24,10 @@ from optuna.trial import TrialState
 
 from bayestune.errors import BayestuneError
 from bayestune.fileio import write_atomic
-from bayestune.simulator.dataset import ColumnRoles, Dataset, read_dataset, required_weeks
+from bayestune.simulator.dataset import ColumnRoles, Dataset, read_dataset
 from bayestune.tuning.config import TuningConfig, config_from_dict
 from bayestune.tuning.environment import environment
-from bayestune.tuning.folds import Fold, search_folds
+from bayestune.tuning.folds import Fold, fold_plan
 from bayestune.tuning.gate import GateThresholds
 from bayestune.tuning.oracle import run_oracle
 from bayestune.tuning.model import CANDIDATE_FIELDS, Candidate, FitSettings, default_priors
@@ -67,13 +67,7 @@ class SearchContext:
 
 def make_folds(dataset: Dataset, config: TuningConfig) -> list[Fold]:
     """The search folds for ``dataset`` under ``config`` (a tail holdout is one fold)."""
-    return search_folds(
-        dataset.weeks,
-        folds=config.n_folds,
-        horizon=config.horizon,
-        test_weeks=config.final.test_weeks,
-        min_train=required_weeks(config.space.l_max[1], 0),
-    )
+    return fold_plan(dataset.weeks, config)
 
 
 # ------------------------------------------------------------------------- storage
@@ -308,7 +302,7 @@ def optimize(
         if done < total:
             study.optimize(
                 lambda t: objective(ctx, t), n_trials=total - done, catch=(Exception,),
-                callbacks=[record], gc_after_trial=True,
+                callbacks=[record], gc_after_trial=False,  # run_trial releases each fit (model.release)
             )
     finally:
         if bar is not None:

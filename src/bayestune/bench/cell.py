@@ -1,0 +1,176 @@
+"""One cell of a suite: simulate, tune, refit, evaluate; the figures that the suite compares.
+
+:func:`run_cell` takes and returns plain data, so that any executor (in-process, a process
+pool, a Dask cluster) can ship it. It never raises: a failing cell is recorded with its error
+and the suite goes on. A finished cell writes ``cell.json`` into its folder; running the
+suite again reuses it instead of repeating the work.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from bayestune.fileio import write_atomic
+
+CELL_FILE = "cell.json"
+CELL_SCHEMA = "bayestune.bench-cell/1"
+
+QUALITY = {
+    # name: (direction, what it is); "lower" / "higher" is better. Rates are shares of seeds.
+    "exact_yearly_seasonality": ("higher", "chosen Fourier order equals the true one"),
+    "exact_l_max": ("higher", "chosen l_max equals the true one"),
+    "exact_adstock": ("higher", "chosen adstock form is the true one"),
+    "exact_saturation": ("higher", "chosen saturation form is the true one"),
+    "all_exact": ("higher", "every hyperparameter exact"),
+    "abs_error_yearly_seasonality": ("lower", "|chosen - true| Fourier order"),
+    "abs_error_l_max": ("lower", "|chosen - true| l_max"),
+    "kernel_l1_mean": ("lower", "adstock-kernel L1, mean over channels (0 to 2)"),
+    "kernel_l1_max": ("lower", "adstock-kernel L1, worst channel (0 to 2)"),
+    "regret": ("lower", "CV CRPS of the choice minus the true structure's, target units"),
+    "regret_z": ("lower", "regret in paired standard errors"),
+    "regret_equivalent": ("higher", "|regret| within 1.96 SE: the choice is equivalent to the truth"),
+    "truth_rank_fraction": ("lower", "share of trials that beat the true structure"),
+    "gap_ratio": ("lower", "honest test CRPS / train CRPS"),
+    "roas_coverage": ("higher", "share of channels whose true ROAS is in the 90% interval"),
+    "roas_relative_error": ("lower", "mean |relative error| of ROAS"),
+    "contribution_nrmse": ("lower", "channel contribution NRMSE"),
+    "contribution_calibration_error": ("lower", "calibration error of the contributions"),
+    "parameter_coverage": ("higher", "share of true parameters in their 90% interval"),
+}
+RUNTIME = {
+    "seconds_per_trial": "median seconds of a complete trial (all its folds)",
+    "seconds_search": "seconds of every trial together",
+    "seconds_final": "seconds of the two final refits",
+    "seconds_cell": "wall seconds of the whole cell",
+    "ess_per_second": "median bulk ESS per sampling second over the trials",
+}
+COUNTS = ("trials_complete", "trials_pruned", "trials_failed")
+
+
+def cell_dir(root: str | Path, key: str) -> Path:
+    return Path(root) / "cells" / key
+
+
+def read_done(root: str | Path, cell: dict[str, Any]) -> dict[str, Any] | None:
+    """The stored result of ``cell`` if it finished before with the same settings."""
+    path = cell_dir(root, _key(cell)) / CELL_FILE
+    try:
+        done = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    same = done.get("cell") == {k: cell[k] for k in ("scenario", "seed", "methodology", "tuning")}
+    return done if same and done.get("status") == "ok" else None
+
+
+def _key(cell: dict[str, Any]) -> str:
+    return f"{Path(cell['scenario']).stem}/seed{cell['seed']}/{cell['methodology']}"
+
+
+def run_cell(cell: dict[str, Any], root: str) -> dict[str, Any]:
+    """Run one cell into ``root/cells/<scenario>/seed<k>/<methodology>/``; return its result."""
+    start = time.perf_counter()
+    folder = cell_dir(root, _key(cell))
+    result: dict[str, Any] = {"schema": CELL_SCHEMA, "key": _key(cell),
+                              "cell": {k: cell[k] for k in ("scenario", "seed", "methodology", "tuning")},
+                              "dir": str(folder)}
+    try:
+        report = _pipeline(cell, folder)
+        result |= {"status": "ok", "metrics": cell_metrics(report),
+                   "chosen": report["run"].get("chosen"), "warnings": report.get("warnings", []),
+                   "environment": _environment(report)}
+    except Exception as exc:  # noqa: BLE001 - a failing cell is a result, not the end of the suite
+        result |= {"status": "failed", "error": f"{exc.__class__.__name__}: {exc}",
+                   "traceback": traceback.format_exc(limit=8)}
+    result["seconds"] = time.perf_counter() - start
+    if result["status"] == "ok":
+        result["metrics"]["seconds_cell"] = result["seconds"]
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(folder / CELL_FILE, json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def _pipeline(cell: dict[str, Any], folder: Path) -> dict[str, Any]:
+    from bayestune import simulator
+    from bayestune.evaluation import evaluate
+    from bayestune.tuning import tune
+    from bayestune.tuning.config import config_from_dict
+
+    config = config_from_dict(cell["tuning"], cell["methodology"])
+    sim = simulator.simulate(cell["scenario"], seed=int(cell["seed"]))
+    data = simulator.write_dataset(sim, folder / "dataset", force=True)
+    run = folder / "run"
+    shutil.rmtree(run, ignore_errors=True)  # an unfinished cell starts over: its seeds fix the result
+    tune(simulator.read_dataset(data), config, run)
+    return evaluate(run, data).data
+
+
+def _environment(report: dict[str, Any]) -> dict[str, Any]:
+    rt = report.get("runtime", {})
+    return {"sampler": rt.get("sampler"), "device": rt.get("device"), "cores": rt.get("cores")}
+
+
+def _get(d: Any, *path: str) -> Any:
+    for p in path:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(p)
+    return d
+
+
+def _mean(values: list[Any]) -> float | None:
+    v = [float(x) for x in values if x is not None]
+    return sum(v) / len(v) if v else None
+
+
+def cell_metrics(report: dict[str, Any]) -> dict[str, float | None]:
+    """The suite's figures for one cell, from its ``report.json`` content (``None``: not available)."""
+    m: dict[str, float | None] = dict.fromkeys([*QUALITY, *RUNTIME, *COUNTS])
+    truth = report.get("truth", {})
+    hp = truth.get("hyperparameters") or {}
+    for name in ("yearly_seasonality", "l_max", "adstock", "saturation"):
+        if name in hp:
+            m[f"exact_{name}"] = float(hp[name]["exact"])
+    if "all_exact" in hp:
+        m["all_exact"] = float(hp["all_exact"])
+    for name in ("yearly_seasonality", "l_max"):
+        m[f"abs_error_{name}"] = _get(hp, name, "abs_error")
+    kernels = _get(truth, "adstock_kernels", "channels") or {}
+    l1 = [c["l1"] for c in kernels.values() if c.get("l1") is not None]
+    m["kernel_l1_mean"] = _mean(l1)
+    m["kernel_l1_max"] = max(l1) if l1 else None
+    reg = truth.get("regret") or {}
+    m["regret"], m["regret_z"] = reg.get("regret"), reg.get("z")
+    m["regret_equivalent"] = float(reg["equivalent"]) if "equivalent" in reg else None
+    rank = _get(truth, "oracle", "rank")
+    if rank and rank.get("of", 0) > 1:
+        m["truth_rank_fraction"] = rank["trials_better_than_truth"] / (rank["of"] - 1)
+    tt = report.get("train_test", {})
+    if tt.get("available"):
+        m["gap_ratio"] = tt.get("ratio")
+    rec = report.get("recovery", {})
+    if rec.get("available"):
+        m["roas_coverage"] = rec.get("roas_coverage_rate")
+        m["roas_relative_error"] = rec.get("mean_abs_roas_relative_error")
+        m["contribution_nrmse"] = rec.get("contribution_nrmse")
+        m["contribution_calibration_error"] = rec.get("contribution_calibration_error")
+        params = _get(rec, "parameters", "parameters") or {}
+        covered = [float(p["covered"]) for p in params.values() if p.get("covered") is not None]
+        m["parameter_coverage"] = _mean(covered)
+    rt = report.get("runtime", {})
+    m["seconds_per_trial"] = rt.get("median_seconds_per_complete_trial")
+    m["seconds_search"] = _get(rt, "totals", "seconds_trials")
+    final = rt.get("final") or {}
+    if final:
+        m["seconds_final"] = sum(sum(v or 0.0 for k, v in fit.items() if k.startswith("seconds_"))
+                                 for fit in final.values())
+    m["ess_per_second"] = rt.get("median_ess_per_second")
+    states = _get(report, "run", "states") or {}
+    m["trials_complete"] = float(states.get("COMPLETE", 0))
+    m["trials_pruned"] = float(states.get("PRUNED", 0))
+    m["trials_failed"] = float(states.get("FAIL", 0))
+    return m

@@ -1,0 +1,103 @@
+"""Where a suite's cells run: one interface, three ways.
+
+* :class:`InProcess` (the default): one cell after another in this process.
+* :class:`ProcessPool` (``--workers N``): N spawned processes on this machine.
+* :class:`DaskCluster` (``--scheduler ADDRESS``): the workers of a ``dask.distributed``
+  cluster, on this machine or many.
+
+Each executor takes a picklable function of one plain-data item and yields ``(item, result)``
+as results arrive, in any order. The function must not raise (a cell records its own error);
+an executor error (a worker lost) is reported for that item as a failed result.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
+
+from bayestune.errors import BayestuneError
+
+Task = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class Executor(Protocol):
+    name: str
+
+    def map_unordered(self, fn: Task, items: Iterable[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+        ...
+
+
+def _lost(exc: BaseException) -> dict[str, Any]:
+    return {"status": "failed", "error": f"the executor lost the cell: {exc.__class__.__name__}: {exc}"}
+
+
+class InProcess:
+    name = "in-process"
+
+    def map_unordered(self, fn: Task, items: Iterable[dict[str, Any]]):
+        for item in items:
+            yield item, fn(item)
+
+
+class ProcessPool:
+    """Spawned processes (not forked: JAX and forking do not mix)."""
+
+    def __init__(self, workers: int) -> None:
+        if workers < 1:
+            raise BayestuneError("must be at least 1", "--workers")
+        self.workers = workers
+        self.name = f"process pool ({workers} workers)"
+
+    def map_unordered(self, fn: Task, items: Iterable[dict[str, Any]]):
+        ctx = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx) as pool:
+            futures = {pool.submit(fn, item): item for item in items}
+            for future in cf.as_completed(futures):
+                try:
+                    yield futures[future], future.result()
+                except Exception as exc:  # noqa: BLE001 - a broken worker fails its cell only
+                    yield futures[future], _lost(exc)
+
+
+class DaskCluster:
+    """The workers of a running ``dask.distributed`` scheduler at ``address``."""
+
+    def __init__(self, address: str, timeout: float = 30.0) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise BayestuneError("--scheduler needs dask.distributed: pip install 'bayestune[dask]'",
+                                 "--scheduler") from None
+        try:
+            self.client = Client(address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise BayestuneError(f"cannot connect to the Dask scheduler: {exc}", address) from None
+        self.name = f"dask ({address})"
+
+    def map_unordered(self, fn: Task, items: Iterable[dict[str, Any]]):
+        from distributed import as_completed
+
+        futures = {}
+        for item in items:
+            # pure=False: the same cell submitted twice is run twice, never served from a cache
+            futures[self.client.submit(fn, item, pure=False)] = item
+        for future in as_completed(list(futures), loop=self.client.loop):
+            try:
+                yield futures[future], future.result()
+            except Exception as exc:  # noqa: BLE001
+                yield futures[future], _lost(exc)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def make_executor(workers: int | None = None, scheduler: str | None = None) -> Executor:
+    if workers is not None and scheduler is not None:
+        raise BayestuneError("give --workers or --scheduler, not both", "bayestune bench")
+    if scheduler is not None:
+        return DaskCluster(scheduler)
+    if workers is not None and workers != 1:
+        return ProcessPool(workers)
+    return InProcess()

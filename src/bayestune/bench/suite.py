@@ -1,0 +1,246 @@
+"""A benchmark suite: scenarios × seeds × methodologies, and what the gate and compare demand.
+
+A suite is one TOML file (``benchmarks/suites/NAME.toml``)::
+
+    [suite]
+    name = "quick"
+    description = "..."
+    scenarios = ["quickstart"]        # preset names, or scenario TOML paths (relative to the file)
+    seeds = [0, 1, 2]                 # each seed simulates the dataset and seeds its study
+
+    [tuning]                          # tuning config keys shared by every methodology
+    final = { test_weeks = 16, draws = 1000, tune = 700, chains = 4 }
+
+    [methodology.default]             # one table per methodology: a description and its
+    description = "..."               # tuning config keys (merged over [tuning])
+    tuning = { trials = 12, folds = 2, horizon = 8, draws = 300, tune = 300 }
+
+    [gate]                            # thresholds for `bayestune gate`, see bench/gate.py
+    methodologies = ["default"]
+    max_kernel_l1 = 0.3
+
+    [compare]                         # tolerances for `bayestune bench compare`
+    runtime_tolerance = 1.5
+    noise_z = 2.0
+
+Every cell (scenario, seed, methodology) runs the whole pipeline: simulate, tune, final
+refits, evaluate. The cell's tuning config is ``[tuning]``, then the methodology's keys, then
+``seed`` and ``quiet``; it is validated like any tuning config before anything runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bayestune.errors import BayestuneError, from_validation_error
+
+SUITES_DIR = Path("benchmarks") / "suites"
+"""Where ``--suite NAME`` looks, relative to the working directory or any parent of it."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SuiteInfo(_Strict):
+    name: str
+    description: str = ""
+    scenarios: tuple[str, ...] = Field(min_length=1)
+    seeds: tuple[int, ...] = Field(min_length=1)
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, seeds: tuple[int, ...]) -> tuple[int, ...]:
+        if len(set(seeds)) != len(seeds) or min(seeds) < 0:
+            raise ValueError("seeds must be distinct and non-negative")
+        return seeds
+
+
+class Methodology(_Strict):
+    description: str = ""
+    reference: bool = False
+    """A reference methodology (the seed recipe): reported beside the others, never gated by default."""
+    tuning: dict[str, Any] = Field(default_factory=dict)
+
+
+class GateRules(_Strict):
+    """Thresholds for ``bayestune gate``; each applies to every gated methodology and scenario,
+    on the mean over the suite's seeds. A threshold left out is not checked."""
+
+    methodologies: tuple[str, ...] = ("default",)
+    max_kernel_l1: float | None = Field(None, gt=0)
+    """Worst channel's adstock-kernel L1 (0 to 2)."""
+    max_regret_z: float | None = None
+    """Regret against the true structure in paired standard errors (positive: worse than truth)."""
+    min_roas_coverage: float | None = Field(None, ge=0, le=1)
+    """Share of channels whose true ROAS lies in the 90% interval of the full-data refit."""
+    max_roas_relative_error: float | None = Field(None, gt=0)
+    """Mean absolute relative error of the channels' ROAS."""
+    max_gap_ratio: float | None = Field(None, gt=0)
+    """Honest test CRPS / train CRPS."""
+    min_exact_rate: dict[str, float] = Field(default_factory=dict)
+    """Per hyperparameter: share of seeds on which the chosen value equals the true one."""
+    max_failed_cells: int = Field(0, ge=0)
+
+    @field_validator("min_exact_rate")
+    @classmethod
+    def _known(cls, rates: dict[str, float]) -> dict[str, float]:
+        names = ("yearly_seasonality", "l_max", "adstock", "saturation")
+        for name, rate in rates.items():
+            if name not in names:
+                raise ValueError(f"min_exact_rate names an unknown hyperparameter {name!r} (known: {', '.join(names)})")
+            if not 0 <= rate <= 1:
+                raise ValueError(f"min_exact_rate.{name} must lie in [0, 1]")
+        return rates
+
+
+class CompareRules(_Strict):
+    runtime_tolerance: float = Field(1.5, gt=1)
+    """A runtime ratio NEW / BASE above this worsens the runtime (same machine only)."""
+    noise_z: float = Field(2.0, gt=0)
+    """A quality score worsens when its change exceeds ``noise_z`` standard errors of the
+    difference of the two suite means, the standard errors coming from the replicate seeds."""
+
+
+class SuiteFile(_Strict):
+    suite: SuiteInfo
+    tuning: dict[str, Any] = Field(default_factory=dict)
+    methodology: dict[str, Methodology] = Field(min_length=1)
+    gate: GateRules = GateRules()
+    compare: CompareRules = CompareRules()
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run of the pipeline: a scenario, a seed and a methodology."""
+
+    scenario: str
+    seed: int
+    methodology: str
+    tuning: dict[str, Any]
+    """The cell's tuning config data (validated), ``seed`` included."""
+
+    @property
+    def key(self) -> str:
+        return f"{Path(self.scenario).stem}/seed{self.seed}/{self.methodology}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scenario": self.scenario, "seed": self.seed, "methodology": self.methodology,
+                "tuning": self.tuning}
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    path: Path
+    spec: SuiteFile
+
+    @property
+    def methodologies(self) -> dict[str, Methodology]:
+        return self.spec.methodology
+
+    def scenario_ref(self, scenario: str) -> str:
+        """A preset name as is; a scenario file resolved against the suite file's folder."""
+        if scenario.endswith(".toml"):
+            p = Path(scenario)
+            return str(p if p.is_absolute() else (self.path.parent / p).resolve())
+        return scenario
+
+    def cells(self, seeds: tuple[int, ...] | None = None) -> list[Cell]:
+        from bayestune.simulator import resolve_scenario
+        from bayestune.tuning.config import config_from_dict
+        from bayestune.tuning.folds import fold_plan
+
+        seeds = seeds if seeds is not None else self.spec.suite.seeds
+        out = []
+        for scenario in self.spec.suite.scenarios:
+            ref = self.scenario_ref(scenario)
+            weeks = resolve_scenario(ref).weeks
+            for name, method in self.methodologies.items():
+                where = f"{self.path}: methodology.{name}"
+                config = config_from_dict(_merge(self.spec.tuning, method.tuning), where)
+                try:
+                    fold_plan(weeks, config)  # the folds fit the scenario's weeks
+                except BayestuneError as exc:
+                    raise BayestuneError(f"{exc.what} (scenario {Path(ref).stem!r})", where) from None
+            for seed in seeds:
+                for name, method in self.methodologies.items():
+                    data = _merge(self.spec.tuning, method.tuning) | {"seed": seed, "quiet": True}
+                    out.append(Cell(ref, seed, name, data))
+        return out
+
+    def fingerprint(self) -> str:
+        """A hash of what the suite computes (not of its gate or compare rules)."""
+        what = {"scenarios": [self.scenario_ref(s) for s in self.spec.suite.scenarios],
+                "tuning": self.spec.tuning,
+                "methodology": {k: v.tuning for k, v in self.methodologies.items()}}
+        return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "file": str(self.path), "fingerprint": self.fingerprint()} | self.spec.model_dump(mode="json")
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def find_suite(name_or_path: str | Path, start: Path | None = None) -> Path:
+    """A suite file: an existing path, or ``NAME`` in ``benchmarks/suites/`` of the working
+    directory or one of its parents."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists():
+        if not p.is_file():
+            raise BayestuneError("suite file not found", str(p))
+        return p
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / SUITES_DIR / f"{name_or_path}.toml"
+        if candidate.is_file():
+            return candidate
+    known = sorted(f.stem for folder in (here, *here.parents) for f in (folder / SUITES_DIR).glob("*.toml"))
+    hint = f"known suites: {', '.join(known)}" if known else f"no {SUITES_DIR}/ here or above"
+    raise BayestuneError(f"no suite named {str(name_or_path)!r}; {hint}", "--suite")
+
+
+def load_suite(name_or_path: str | Path) -> Suite:
+    """Read and validate a suite file (``NAME`` or a path)."""
+    path = find_suite(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise BayestuneError(f"suite is not valid TOML: {exc}", str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BayestuneError(f"cannot read suite: {exc.__class__.__name__}", str(path)) from None
+    try:
+        spec = SuiteFile.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation_error(exc, "suite", str(path)) from None
+    unknown = [m for m in spec.gate.methodologies if m not in spec.methodology]
+    if unknown:
+        raise BayestuneError(f"the gate names an unknown methodology {unknown[0]!r}", f"{path}: gate.methodologies")
+    suite = Suite(spec.suite.name, path.resolve(), spec)
+    for scenario in spec.suite.scenarios:
+        _check_scenario(suite.scenario_ref(scenario), path)
+    suite.cells()  # validates every methodology's tuning config
+    return suite
+
+
+def _check_scenario(ref: str, path: Path) -> None:
+    from bayestune.simulator import preset_names
+
+    if ref.endswith(".toml"):
+        if not Path(ref).is_file():
+            raise BayestuneError(f"scenario file not found: {ref}", f"{path}: suite.scenarios")
+    elif ref not in preset_names():
+        raise BayestuneError(f"unknown preset {ref!r} (presets: {', '.join(preset_names())})",
+                             f"{path}: suite.scenarios")

@@ -1,0 +1,67 @@
+"""`bayestune gate`: thresholds on the suite means; a missing figure fails; exit status."""
+
+from __future__ import annotations
+
+import json
+
+from bayestune.bench.gate import gate_checks
+from bayestune.bench.suite import GateRules
+from bayestune.cli import main
+from tests.bench.payloads import baseline, degraded
+
+RULES = GateRules(methodologies=("default",), max_kernel_l1=0.3, max_regret_z=1.96,
+                  min_roas_coverage=0.5, max_gap_ratio=2.0, min_exact_rate={"l_max": 0.5})
+
+
+def _failed(payload, rules=RULES):
+    return {(c.group, c.rule) for c in gate_checks(payload, rules) if not c.passed}
+
+
+def test_a_good_result_passes_every_check():
+    checks = gate_checks(baseline(), RULES)
+    assert len(checks) == 6 and all(c.passed for c in checks)
+
+
+def test_each_threshold_can_fail():
+    base = baseline()
+    g = "quickstart · default"
+    assert _failed(degraded(base, kernel_l1_max=0.5)) == {(g, "max_kernel_l1")}
+    assert _failed(degraded(base, regret_z=3.0)) == {(g, "max_regret_z")}
+    assert _failed(degraded(base, roas_coverage=-0.8)) == {(g, "min_roas_coverage")}
+    assert _failed(degraded(base, gap_ratio=2.0)) == {(g, "max_gap_ratio")}
+    assert _failed(degraded(base, exact_l_max=-1.0)) == {(g, "min_exact_rate.l_max")}
+
+
+def test_the_reference_methodology_is_not_gated_unless_named():
+    base = degraded(baseline(), "seed-recipe", kernel_l1_max=5.0)
+    assert _failed(base) == set()
+    named = GateRules(methodologies=("default", "seed-recipe"), max_kernel_l1=0.3)
+    assert _failed(base, named) == {("quickstart · seed-recipe", "max_kernel_l1")}
+
+
+def test_a_figure_that_is_not_available_fails_and_so_do_failed_cells():
+    base = baseline()
+    for c in base["cells"]:
+        c["metrics"]["roas_coverage"] = None
+    base["cells"][0]["status"] = "failed"
+    from bayestune.bench.results import group_results
+
+    base["groups"] = group_results(base["cells"])
+    failed = _failed(base)
+    assert ("quickstart · default", "min_roas_coverage") in failed
+    assert ("quickstart · default", "max_failed_cells") in failed
+    missing = GateRules(methodologies=("absent",), max_kernel_l1=0.3)
+    assert _failed(baseline(), missing) == {("absent", "has results")}
+
+
+def test_gate_cli_on_stored_results(tmp_path, capsys):
+    suite = tmp_path / "s.toml"
+    suite.write_text('[suite]\nname = "s"\nscenarios = ["quickstart"]\nseeds = [0]\n'
+                     '[methodology.default]\n[gate]\nmax_kernel_l1 = 0.3\n')
+    (tmp_path / "good.json").write_text(json.dumps(baseline()))
+    (tmp_path / "bad.json").write_text(json.dumps(degraded(baseline(), kernel_l1_max=1.0)))
+    assert main(["gate", "--suite", str(suite), "--results", str(tmp_path / "good.json")]) == 0
+    assert "gate passed" in capsys.readouterr().out
+    assert main(["gate", "--suite", str(suite), "--results", str(tmp_path / "bad.json")]) == 1
+    captured = capsys.readouterr()
+    assert "FAIL  quickstart · default: max_kernel_l1" in captured.out and "gate FAILED" in captured.err
