@@ -96,7 +96,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- tune
 TUNE_FLAGS = ("trials", "sampler", "draws", "tune", "chains", "validation", "folds", "horizon",
-              "seed", "storage", "workers", "quiet", "oracle")
+              "seed", "storage", "workers", "quiet", "oracle", "selection")
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
@@ -317,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_const", const=True, help="no progress bar")
     p.add_argument("--no-oracle", dest="oracle", action="store_const", const=False,
                    help="do not score the true configuration (only runs when the data has a truth)")
+    p.add_argument("--selection", choices=("lowest", "one-se"),
+                   help="choose the lowest mean CRPS, or the simplest structure within one paired SE of it (default: lowest)")
     p.add_argument("--no-final", action="store_true", help="skip the final refits")
     _add_column_flags(p)
     p.set_defaults(func=_cmd_tune)

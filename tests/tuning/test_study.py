@@ -305,3 +305,30 @@ def test_no_oracle_without_truth_or_when_turned_off(dataset, tmp_path, monkeypat
     assert not (tmp_path / "own" / "oracle.json").exists()
     tune(dataset, config(trials=1, oracle=False), tmp_path / "off", final=False)
     assert not (tmp_path / "off" / "oracle.json").exists()
+
+
+def test_the_selection_rule_chooses_the_best_trial_and_can_change_on_resume(dataset, tmp_path, monkeypatch):
+    from bayestune.tuning.selection import Scored, select, simplicity
+
+    _fake_fit_and_predict(monkeypatch, fail_when=lambda c: False)
+    monkeypatch.setattr(trial_module, "diagnose", lambda idata, names: _ok_diag())
+    run = tmp_path / "run"
+    tune(dataset, config(trials=6, oracle=False), run, final=False)
+    trials = pd.read_csv(run / "trials.csv")
+    done = trials[trials["state"] == "COMPLETE"]
+    lowest = json.loads((run / "best.json").read_text())
+    assert lowest["trial"] == int(done.loc[done["value"].idxmin(), "number"])
+    assert lowest["selection_rule"]["rule"] == "lowest"
+
+    result = tune(dataset, config(trials=6, oracle=False, selection="one-se"), run, final=False)
+    best = json.loads((run / "best.json").read_text())
+    assert best["selection_rule"]["rule"] == "one-se" and best["selection_rule"]["lowest_trial"] == lowest["trial"]
+    scored = [Scored(int(t.number), {k: t[k] for k in ("yearly_seasonality", "l_max", "adstock", "saturation")},
+                     float(t.value), json.loads(t.week_crps)) for _, t in done.iterrows()]
+    expected = select(scored, "one-se")
+    assert best["trial"] == expected.chosen.number and best["selection_rule"]["within_one_se"] == expected.within
+    chosen = done[done["number"] == best["trial"]].iloc[0]
+    for _, t in done[done["number"].isin(expected.within)].iterrows():
+        assert simplicity(chosen) <= simplicity(t)
+    assert result.best.to_dict() == {k: (int(chosen[k]) if k in ("yearly_seasonality", "l_max") else chosen[k])
+                                     for k in ("yearly_seasonality", "l_max", "adstock", "saturation")}

@@ -77,7 +77,7 @@ def run_cell(cell: dict[str, Any], root: str) -> dict[str, Any]:
     folder = cell_dir(root, _key(cell))
     result: dict[str, Any] = {"schema": CELL_SCHEMA, "key": _key(cell),
                               "cell": {k: cell[k] for k in ("scenario", "seed", "methodology", "tuning")},
-                              "dir": str(folder)}
+                              "dir": f"cells/{_key(cell)}"}
     try:
         report = _pipeline(cell, folder)
         result |= {"status": "ok", "metrics": cell_metrics(report),

@@ -73,7 +73,7 @@ def results_payload(suite: Suite, cells: list[dict[str, Any]], executor: str, st
         "definitions": {k: {"better": d, "what": w} for k, (d, w) in QUALITY.items()}
         | {k: {"better": "lower", "what": w} for k, w in RUNTIME.items() if k != "ess_per_second"}
         | {"ess_per_second": {"better": "higher", "what": RUNTIME["ess_per_second"]}},
-        "cells": [{k: v for k, v in c.items() if k != "traceback"} for c in cells],
+        "cells": [{k: v for k, v in c.items() if k != "traceback"} | {"dir": f"cells/{c['key']}"} for c in cells],
         "groups": group_results(cells),
     }
 

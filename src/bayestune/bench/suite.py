@@ -178,13 +178,21 @@ class Suite:
 
     def fingerprint(self) -> str:
         """A hash of what the suite computes (not of its gate or compare rules)."""
-        what = {"scenarios": [self.scenario_ref(s) for s in self.spec.suite.scenarios],
+        what = {"scenarios": list(self.spec.suite.scenarios),
                 "tuning": self.spec.tuning,
                 "methodology": {k: v.tuning for k, v in self.methodologies.items()}}
         return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "file": str(self.path), "fingerprint": self.fingerprint()} | self.spec.model_dump(mode="json")
+        return {"name": self.name, "file": _shown(self.path), "fingerprint": self.fingerprint()} | self.spec.model_dump(mode="json")
+
+
+def _shown(path: Path) -> str:
+    """A path as a user would write it: relative to the working directory when inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -48,7 +48,7 @@ def _table(rows: list[tuple[str, dict[str, Any]]], first: str) -> list[str]:
 
 
 def _cell_rows(payload: dict[str, Any]) -> list[str]:
-    lines = ["| cell | status | chosen (Fourier, l_max, adstock, saturation) | kernel L1 | regret ± SE | minutes |",
+    lines = ["| cell | status | chosen (Fourier, l_max, adstock, saturation) | kernel L1 (worst ch.) | regret (z) | minutes |",
              "|---|---|---|---|---|---|"]
     for c in payload["cells"]:
         if c["status"] != "ok":

@@ -41,7 +41,12 @@ def to_markdown(report: dict[str, Any]) -> str:
         ", ".join(f"{k} {v}" for k, v in r["states"].items()), f"{r['validation']} ({r['folds']} folds)",
         r["sampler"], r["seed"],
     ]])
-    lines += [f"CRPS is in {r['crps_units']}. Selection: {r['selection'] or 'n/a'}.", ""]
+    rule = r.get("selection_rule") or {}
+    detail = ""
+    if rule.get("rule") == "one-se":
+        detail = (f" (lowest: trial {rule['lowest_trial']}; within one SE of it: "
+                  f"{', '.join(str(n) for n in rule['within_one_se'])})")
+    lines += [f"CRPS is in {r['crps_units']}. Selection: {r['selection'] or 'n/a'}{detail}.", ""]
 
     t = report["truth"]
     lines += ["## The choice against the truth", ""]

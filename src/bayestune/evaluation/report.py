@@ -194,6 +194,7 @@ def _run_section(run: RunFiles, ds: Dataset) -> dict[str, Any]:
         "sampler": run.config.get("sampler"),
         "seed": run.config.get("seed"),
         "selection": best.get("selection") if best else None,
+        "selection_rule": best.get("selection_rule") if best else None,
         "chosen": best.get("candidate") if best else None,
         "chosen_trial": best.get("trial") if best else None,
         "chosen_cv_crps": best.get("crps") if best else None,

@@ -50,7 +50,7 @@ def tune(
         dataset = read_dataset(dataset, columns)
     run = Path(out)
     study = search(dataset, config, run)
-    best = best_trial(study)
+    best = best_trial(study, config.selection)
     trials = pd.read_csv(run / TRIALS_FILE)
     if best is None:
         raise BayestuneError(

@@ -83,6 +83,8 @@ class TuningConfig(_Config):
     workers: int = Field(1, gt=0)
     quiet: bool = False
     oracle: bool = True
+    selection: Literal["lowest", "one-se"] = "lowest"
+    """How the study chooses among completed trials (:mod:`bayestune.tuning.selection`)."""
     sampler_kwargs: dict[str, Any] = Field(default_factory=dict)
     space: SpaceConfig = SpaceConfig()
     gate: GateConfig = GateConfig()

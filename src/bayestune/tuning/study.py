@@ -31,6 +31,7 @@ from bayestune.tuning.folds import Fold, fold_plan
 from bayestune.tuning.gate import GateThresholds
 from bayestune.tuning.oracle import run_oracle
 from bayestune.tuning.model import CANDIDATE_FIELDS, Candidate, FitSettings, default_priors
+from bayestune.tuning.selection import DESCRIPTION, Scored, Selection, select
 from bayestune.tuning.space import suggest
 from bayestune.tuning.trial import GateFailed, Pruned, TrialRecord, run_trial
 
@@ -42,7 +43,8 @@ ENV_FILE = "environment.json"
 PRIORS_FILE = "priors.json"
 PREDICTIONS_DIR = "predictions"
 # keys that may change when a run is resumed
-RESUMABLE = {"trials", "workers", "quiet", "storage", "oracle"}
+RESUMABLE = {"trials", "workers", "quiet", "storage", "oracle", "selection"}
+"""Keys a resumed run may change: none of them changes what a trial computes."""
 
 
 @dataclass(frozen=True)
@@ -192,19 +194,30 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    return min(complete, key=lambda t: (t.value, t.number)) if complete else None
+def choose(study: optuna.Study, rule: str = "lowest") -> tuple[optuna.trial.FrozenTrial, Selection] | None:
+    """The completed trial that ``rule`` chooses (see :mod:`bayestune.tuning.selection`)."""
+    complete = {t.number: t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
+    scored = [Scored(t.number, dict(t.params), float(t.value), t.user_attrs.get("week_crps", []))
+              for t in complete.values()]
+    picked = select(scored, rule)
+    return (complete[picked.chosen.number], picked) if picked else None
 
 
-def write_records(run: Path, study: optuna.Study) -> None:
-    """Rewrite ``trials.csv`` and ``best.json`` from the storage (atomically)."""
+def best_trial(study: optuna.Study, rule: str = "lowest") -> optuna.trial.FrozenTrial | None:
+    chosen = choose(study, rule)
+    return chosen[0] if chosen else None
+
+
+def write_records(run: Path, study: optuna.Study, rule: str = "lowest") -> None:
+    """Rewrite ``trials.csv`` and ``best.json`` (the trial ``rule`` chooses) from the storage, atomically."""
     frame = trials_frame(study)
     write_atomic(run / TRIALS_FILE, frame.to_csv(index=False, lineterminator="\n"))
-    best = best_trial(study)
-    if best is not None:
+    chosen = choose(study, rule)
+    if chosen is not None:
+        best, picked = chosen
         payload = {
-            "selection": "lowest mean CRPS",
+            "selection": DESCRIPTION[rule],
+            "selection_rule": picked.to_dict(),
             "trial": best.number,
             "crps": best.value,
             "crps_units": "target units, mean per held-out week over folds (fair estimator)",
@@ -292,7 +305,7 @@ def optimize(
     bar, tick = _progress_callback(total, done, progress)
 
     def record(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        write_records(run, study)
+        write_records(run, study, ctx.config.selection)
         if tick is not None:
             tick(study, trial)
         if counted(study) >= total:
@@ -307,7 +320,7 @@ def optimize(
     finally:
         if bar is not None:
             bar.close()
-        write_records(run, study)
+        write_records(run, study, ctx.config.selection)
 
 
 def _worker(run: str, url: str, data_path: str, roles: dict[str, Any], config_data: dict, total: int, rank: int) -> None:
@@ -344,7 +357,7 @@ def search(dataset: Dataset, config: TuningConfig, run: str | Path) -> optuna.St
         for p in procs:
             p.join()
         study = open_study(url, config.seed, config)
-        write_records(run, study)
+    write_records(run, study, config.selection)  # also when resumed with another rule
     if config.oracle and dataset.has_truth:
         if show_progress(config) and not (run / "oracle.json").exists():
             print("scoring the true configuration (oracle trial, never selectable) ...", file=sys.stderr)
