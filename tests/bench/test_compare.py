@@ -69,6 +69,10 @@ def test_runtime_tolerance_and_different_machines():
     changes, notes = _changes(base, slow, tol=1.5)
     assert changes[("quickstart · default", "seconds_per_trial")].verdict == "not judged"
     assert any("different machines" in n for n in notes)
+    slow["machine"]["cores"] = base["machine"]["cores"]
+    slow["executor"] = "process pool (2 workers)"
+    changes, _ = _changes(base, slow, tol=1.5)
+    assert changes[("quickstart · default", "seconds_per_trial")].verdict == "not judged"
 
 
 def test_more_failed_cells_is_worse_and_missing_groups_are_noted():

@@ -8,7 +8,8 @@ For each group (scenario × methodology) in both files:
   ``sqrt(se_base² + se_new²)``, the standard errors coming from each file's replicate seeds.
   A group with fewer than two seeds has no noise estimate: its quality is *not judged*.
 * **Runtime** (seconds per trial, per cell): the ratio NEW / BASE is *worse* above the
-  tolerance; judged only when both files were measured on the same kind of machine.
+  tolerance; judged only when both files were measured on the same kind of machine with the same
+  executor.
 * **Failed cells**: more failures than the baseline is worse.
 """
 
@@ -62,7 +63,7 @@ def runtime_change(group: str, metric: str, b: dict[str, Any], n: dict[str, Any]
     ratio = nm / bm
     detail = f"ratio {ratio:.2f} (tolerance {tolerance:g})"
     if not same_machine:
-        return Change(group, metric, bm, nm, "not judged", detail + "; measured on different machines")
+        return Change(group, metric, bm, nm, "not judged", detail + "; measured on different machines or executors")
     if ratio > tolerance:
         return Change(group, metric, bm, nm, "worse", detail)
     if ratio < 1 / tolerance:
@@ -71,8 +72,10 @@ def runtime_change(group: str, metric: str, b: dict[str, Any], n: dict[str, Any]
 
 
 def same_machine(base: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Same kind of machine and the same executor (cells in parallel compete for the cores)."""
     keys = ("processor", "cores", "platform")
-    return all(base.get("machine", {}).get(k) == new.get("machine", {}).get(k) for k in keys)
+    return (all(base.get("machine", {}).get(k) == new.get("machine", {}).get(k) for k in keys)
+            and base.get("executor") == new.get("executor"))
 
 
 def compare(base: dict[str, Any], new: dict[str, Any], *, noise_z: float, runtime_tolerance: float) -> tuple[list[Change], list[str]]:
@@ -83,7 +86,7 @@ def compare(base: dict[str, Any], new: dict[str, Any], *, noise_z: float, runtim
                      f"{base['suite'].get('fingerprint')} and {new['suite'].get('fingerprint')}); groups are matched by name")
     machine_ok = same_machine(base, new)
     if not machine_ok:
-        notes.append("measured on different machines: runtimes are shown but not judged")
+        notes.append("measured on different machines or executors: runtimes are shown but not judged")
     bg = {_group_key(g): g for g in base["groups"]}
     ng = {_group_key(g): g for g in new["groups"]}
     for key in sorted(set(bg) ^ set(ng)):

@@ -104,6 +104,10 @@ def run_suite(
     executor = executor or InProcess()
     say = progress or (lambda _line: None)
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    try:  # a resumed suite keeps the time it first started
+        started = json.loads((out / RESULTS_FILE).read_text()).get("started") or started
+    except (OSError, ValueError):
+        pass
     cells = [c.to_dict() for c in suite.cells(seeds)]
     results: dict[str, dict[str, Any]] = {}
     todo = []
