@@ -237,6 +237,9 @@ def _cmd_gate(args: argparse.Namespace) -> int:
         _, _, payload = _run_suite(args)
     checks = gate_checks(payload, suite.spec.gate)
     print(f"bayestune gate: suite {suite.name!r} ({suite.path.name})")
+    if payload["suite"].get("name") != suite.name:
+        print(f"  note: the results come from suite {payload['suite'].get('name')!r}; "
+              f"checked against {suite.name!r}'s thresholds")
     for check in checks:
         print(f"  {check.line()}")
     failed = [c for c in checks if not c.passed]
