@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from bayestune.evaluation.selection import regret
-from bayestune.tuning.selection import RULES, Scored, select
+from bayestune.tuning.selection import RULES, scored_trials, select
 
 
 def cell_choices(cell: Path) -> dict[str, Any] | None:
@@ -34,9 +34,7 @@ def cell_choices(cell: Path) -> dict[str, Any] | None:
         truth = json.loads((cell / "dataset" / "truth.json").read_text())["structure"]
     except (OSError, ValueError):
         return None
-    done = trials[trials["state"] == "COMPLETE"]
-    scored = [Scored(int(t.number), {k: t[k] for k in ("yearly_seasonality", "l_max", "adstock", "saturation")},
-                     float(t.value), json.loads(t.week_crps)) for _, t in done.iterrows()]
+    scored = scored_trials(trials)
     out: dict[str, Any] = {"cell": str(cell.relative_to(cell.parents[3])), "trials": len(scored),
                            "truth": {k: truth[k] for k in ("yearly_seasonality", "l_max")}}
     for rule in RULES:

@@ -308,7 +308,7 @@ def test_no_oracle_without_truth_or_when_turned_off(dataset, tmp_path, monkeypat
 
 
 def test_the_selection_rule_chooses_the_best_trial_and_can_change_on_resume(dataset, tmp_path, monkeypatch):
-    from bayestune.tuning.selection import Scored, select, simplicity
+    from bayestune.tuning.selection import scored_trials, select, simplicity
 
     _fake_fit_and_predict(monkeypatch, fail_when=lambda c: False)
     monkeypatch.setattr(trial_module, "diagnose", lambda idata, names: _ok_diag())
@@ -323,9 +323,7 @@ def test_the_selection_rule_chooses_the_best_trial_and_can_change_on_resume(data
     result = tune(dataset, config(trials=6, oracle=False, selection="one-se"), run, final=False)
     best = json.loads((run / "best.json").read_text())
     assert best["selection_rule"]["rule"] == "one-se" and best["selection_rule"]["lowest_trial"] == lowest["trial"]
-    scored = [Scored(int(t.number), {k: t[k] for k in ("yearly_seasonality", "l_max", "adstock", "saturation")},
-                     float(t.value), json.loads(t.week_crps)) for _, t in done.iterrows()]
-    expected = select(scored, "one-se")
+    expected = select(scored_trials(trials), "one-se")
     assert best["trial"] == expected.chosen.number and best["selection_rule"]["within_one_se"] == expected.within
     chosen = done[done["number"] == best["trial"]].iloc[0]
     for _, t in done[done["number"].isin(expected.within)].iterrows():

@@ -52,32 +52,37 @@ RUNTIME = {
 COUNTS = ("trials_complete", "trials_pruned", "trials_failed")
 
 
+def cell_key(cell: dict[str, Any]) -> str:
+    """``<scenario>/seed<k>/<methodology>``: the cell's folder under ``cells/`` and its name in the results."""
+    return f"{Path(cell['scenario']).stem}/seed{cell['seed']}/{cell['methodology']}"
+
+
+def cell_identity(cell: dict[str, Any]) -> dict[str, Any]:
+    """What defines a cell's result: a stored result is reused only when this is unchanged."""
+    return {k: cell[k] for k in ("scenario", "seed", "methodology", "tuning")}
+
+
 def cell_dir(root: str | Path, key: str) -> Path:
     return Path(root) / "cells" / key
 
 
 def read_done(root: str | Path, cell: dict[str, Any]) -> dict[str, Any] | None:
     """The stored result of ``cell`` if it finished before with the same settings."""
-    path = cell_dir(root, _key(cell)) / CELL_FILE
+    path = cell_dir(root, cell_key(cell)) / CELL_FILE
     try:
         done = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    same = done.get("cell") == {k: cell[k] for k in ("scenario", "seed", "methodology", "tuning")}
+    same = done.get("cell") == cell_identity(cell)
     return done if same and done.get("status") == "ok" else None
-
-
-def _key(cell: dict[str, Any]) -> str:
-    return f"{Path(cell['scenario']).stem}/seed{cell['seed']}/{cell['methodology']}"
 
 
 def run_cell(cell: dict[str, Any], root: str) -> dict[str, Any]:
     """Run one cell into ``root/cells/<scenario>/seed<k>/<methodology>/``; return its result."""
     start = time.perf_counter()
-    folder = cell_dir(root, _key(cell))
-    result: dict[str, Any] = {"schema": CELL_SCHEMA, "key": _key(cell),
-                              "cell": {k: cell[k] for k in ("scenario", "seed", "methodology", "tuning")},
-                              "dir": f"cells/{_key(cell)}"}
+    key = cell_key(cell)
+    folder = cell_dir(root, key)
+    result: dict[str, Any] = {"schema": CELL_SCHEMA, "key": key, "cell": cell_identity(cell), "dir": f"cells/{key}"}
     try:
         report = _pipeline(cell, folder)
         result |= {"status": "ok", "metrics": cell_metrics(report),

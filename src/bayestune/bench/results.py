@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bayestune import __version__
-from bayestune.bench.cell import COUNTS, QUALITY, RUNTIME, read_done, run_cell
+from bayestune.bench.cell import COUNTS, QUALITY, RUNTIME, cell_identity, cell_key, read_done, run_cell
 from bayestune.bench.executor import Executor, InProcess
 from bayestune.bench.suite import Suite
 from bayestune.fileio import write_atomic
@@ -130,9 +130,9 @@ def run_suite(
 
     payload = write()
     for cell, result in executor.map_unordered(partial(run_cell, root=str(out)), todo):
-        key = f"{Path(cell['scenario']).stem}/seed{cell['seed']}/{cell['methodology']}"
+        key = cell_key(cell)  # a result the executor lost carries neither key nor cell
         result.setdefault("key", key)
-        result.setdefault("cell", {k: cell[k] for k in ("scenario", "seed", "methodology", "tuning")})
+        result.setdefault("cell", cell_identity(cell))
         result.setdefault("seconds", None)
         results[key] = result
         say(f"[{len(results)}/{total}] {key}: {_line(result)}")

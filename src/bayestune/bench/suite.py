@@ -129,7 +129,9 @@ class Cell:
 
     @property
     def key(self) -> str:
-        return f"{Path(self.scenario).stem}/seed{self.seed}/{self.methodology}"
+        from bayestune.bench.cell import cell_key
+
+        return cell_key(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return {"scenario": self.scenario, "seed": self.seed, "methodology": self.methodology,

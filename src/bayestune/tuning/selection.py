@@ -56,6 +56,15 @@ class Selection:
                 "lowest_crps": self.lowest.value, "within_one_se": self.within}
 
 
+def scored_trials(trials: Any) -> list[Scored]:
+    """The completed trials of a ``trials.csv`` frame (as :func:`pandas.read_csv` reads it)."""
+    import json
+
+    done = trials[trials["state"] == "COMPLETE"]
+    return [Scored(int(t["number"]), {k: t[k] for k in ("yearly_seasonality", "l_max", "adstock", "saturation")},
+                   float(t["value"]), json.loads(t["week_crps"])) for _, t in done.iterrows()]
+
+
 def simplicity(params: dict[str, Any]) -> tuple[int, int, int, int]:
     """Smaller is simpler: Fourier order, ``l_max``, adstock then saturation parameter counts."""
     return (int(params["yearly_seasonality"]), int(params["l_max"]),
