@@ -50,8 +50,8 @@ def fit_once(cell: dict[str, Any], seed: int) -> tuple[Any, dict[str, float]]:
     return mmm, timings.to_dict() | {"wall": time.perf_counter() - start}
 
 
-def one_cell(sampler: str, chain_method: str | None, device: str) -> dict[str, Any]:
-    """Two fits in this process (run in a fresh process per cell)."""
+def one_cell(sampler: str, chain_method: str | None, device: str, n_fits: int = 2) -> dict[str, Any]:
+    """``n_fits`` fits (2: first and later; 1: first only) in this process (a fresh one per cell)."""
     import importlib.util
 
     if importlib.util.find_spec(BACKEND_MODULE[sampler]) is None:
@@ -61,8 +61,9 @@ def one_cell(sampler: str, chain_method: str | None, device: str) -> dict[str, A
 
     cell = prepare(sampler, chain_method)
     fits = []
-    for i in range(2):
+    for i in range(n_fits):
         mmm, timings = fit_once(cell, seed=i)
+        print("FIT", i, json.dumps(timings), file=sys.stderr, flush=True)
         diag = diagnose(mmm.idata, free_parameter_names(mmm))
         fits.append(timings | {"min_ess_bulk": diag.min_ess_bulk,
                                "ess_per_second": diag.min_ess_bulk / timings["sample"]})
@@ -70,7 +71,7 @@ def one_cell(sampler: str, chain_method: str | None, device: str) -> dict[str, A
     from bayestune.tuning.environment import jax_devices
 
     return {"status": "measured", "jax_devices": jax_devices(),
-            "first_fit": fits[0], "later_fit": fits[1]}
+            "first_fit": fits[0]} | ({"later_fit": fits[1]} if n_fits > 1 else {})
 
 
 def serve(sampler: str, chain_method: str | None = None) -> None:
@@ -105,14 +106,18 @@ def _gpu_available() -> bool:
     return out.stdout.strip().endswith("True")
 
 
-def _run_cell(sampler: str, chain_method: str | None, device: str, timeout: float) -> dict[str, Any]:
+def _run_cell(sampler: str, chain_method: str | None, device: str, timeout: float,
+              n_fits: int = 2) -> dict[str, Any]:
     env = os.environ | {"JAX_PLATFORMS": "cpu" if device == "cpu" else "cuda"}
     code = (f"import json, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import backend_matrix as b; "
-            f"print('RESULT', json.dumps(b.one_cell({sampler!r}, {chain_method!r}, {device!r})))")
+            f"print('RESULT', json.dumps(b.one_cell({sampler!r}, {chain_method!r}, {device!r}, {n_fits})))")
     try:
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"status": f"failed (over {timeout:.0f} s)"}
+    except subprocess.TimeoutExpired as exc:
+        err = exc.stderr or b""
+        err = err.decode(errors="replace") if isinstance(err, bytes) else err
+        done = [json.loads(ln.split(" ", 2)[2]) for ln in err.splitlines() if ln.startswith("FIT ")]
+        return {"status": f"failed (over {timeout:.0f} s)"} | ({"first_fit": done[0]} if done else {})
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line.removeprefix("RESULT "))
@@ -125,14 +130,27 @@ def last_error(stderr: str) -> str:
     return ([ln for ln in lines if re.match(r"^[\w.]+(Error|Exception)\b", ln)] or lines)[-1]
 
 
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("jax", "numpyro", "pymc", "pymc-marketing", "nutpie", "blackjax"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
 def _markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     lines = [f"# Backend × device matrix ({meta['when']})", "",
              f"One fit of the true structure of `{SETTINGS['preset']}` (seed {SETTINGS['seed']}, first "
              f"{SETTINGS['fit_weeks']} weeks), {SETTINGS['tune']} tuning steps + {SETTINGS['draws']} draws × "
              f"{SETTINGS['chains']} chains, in a fresh process: the first fit, then a later one. Host: "
              f"{meta['cores']} CPU cores; GPU: {meta['gpu'] or 'none'}. Seconds.", "",
-             "| backend | chains | device | status | first: compile | first: sample | later: compile | later: sample | later: ESS/s |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| backend | chains | device | status | first: compile | first: sample | first: ESS/s | later: compile | "
+             "later: sample | later: ESS/s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         f, g = r.get("first_fit", {}), r.get("later_fit", {})
 
@@ -140,7 +158,10 @@ def _markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             return f"{d[k]:.1f}" if k in d else ""
 
         lines.append(f"| {r['sampler']} | {r['chain_method'] or 'default'} | {r['device']} | {r['status']} | "
-                     f"{n(f, 'compile')} | {n(f, 'sample')} | {n(g, 'compile')} | {n(g, 'sample')} | {n(g, 'ess_per_second')} |")
+                     f"{n(f, 'compile')} | {n(f, 'sample')} | {n(f, 'ess_per_second')} | {n(g, 'compile')} | "
+                     f"{n(g, 'sample')} | {n(g, 'ess_per_second')} |")
+    if meta.get("versions"):
+        lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + "."]
     return "\n".join(lines) + "\n"
 
 
@@ -149,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--timeout", type=float, default=300.0, help="seconds per cell")
     p.add_argument("--only", choices=("cpu", "gpu"), help="run one device's cells only")
+    p.add_argument("--fits", type=int, choices=(1, 2), default=2,
+                   help="fits per cell: 2 (first and later) or 1 (the first only)")
+    p.add_argument("--cells", help="comma-separated SAMPLER[:CHAINS] to run, e.g. numpyro:vectorized")
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     gpu = _gpu_available()
@@ -160,14 +184,18 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     cells = ([("cpu", c) for c in CPU_CELLS] if args.only != "gpu" else []) + \
             ([("gpu", c) for c in GPU_CELLS] if args.only != "cpu" else [])
+    if args.cells:
+        wanted = {tuple((c.split(":") + [None])[:2]) for c in args.cells.split(",")}
+        cells = [(d, c) for d, c in cells if c in wanted or (c[0], None) in wanted]
     for device, (sampler, chain_method) in cells:
         if device == "gpu" and not gpu:
             result = {"status": "not measured (no GPU)"}
         else:
-            result = _run_cell(sampler, chain_method, device, args.timeout)
+            result = _run_cell(sampler, chain_method, device, args.timeout, args.fits)
         results.append({"sampler": sampler, "chain_method": chain_method, "device": device} | result)
         print(json.dumps(results[-1]), flush=True)
-    meta = {"when": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(), "gpu": gpu_name, "settings": SETTINGS}
+    meta = {"when": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(), "gpu": gpu_name, "settings": SETTINGS,
+            "versions": _versions()}
     (args.out / "backend_matrix.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
     (args.out / "backend_matrix.md").write_text(_markdown(results, meta))
     return 0
