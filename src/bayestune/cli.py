@@ -259,6 +259,45 @@ def _add_executor_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no line per finished cell")
 
 
+# ----------------------------------------------------------------------- calibrate
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from bayestune import simulator
+    from bayestune.bench import make_executor
+    from bayestune.calibration import CalibrationSettings, run_calibration
+
+    if (args.preset is None) == (args.scenario is None):
+        raise BayestuneError("give exactly one of --preset NAME or --scenario FILE", "bayestune calibrate")
+    if args.preset is not None:
+        simulator.load_preset(args.preset)  # an unknown name fails here, with the known ones
+        scenario = args.preset
+    else:
+        simulator.load_scenario(args.scenario)
+        scenario = str(Path(args.scenario).resolve())
+    settings = CalibrationSettings(
+        sims=args.sims, seed=args.seed, design_seed=args.design_seed, sampler=args.sampler,
+        draws=args.draws, tune=args.tune, chains=args.chains, thin=args.thin, level=args.level)
+    settings.check()
+    out = Path(args.out) if args.out else Path("calibration-results") / Path(scenario).stem
+    executor = make_executor(args.workers, args.scheduler)
+    try:
+        payload = run_calibration(scenario, out, settings, executor, progress=None if args.quiet else _say)
+    finally:
+        close = getattr(executor, "close", None)
+        if close:
+            close()
+    q = payload.get("quantities") or {}
+    failing = [n for n, r in q.items() if not r["uniform"]]
+    sims = payload["simulations"]
+    print(f"\n{sims['ok']} of {sims['requested']} simulations finished; "
+          f"{len(failing)} of {len(q)} quantities leave the {settings.level:.0%} band"
+          + (f": {', '.join(failing)}" if failing else ""))
+    print(f"Results: {out / 'calibration.json'}\nReport: {out / 'calibration.md'}")
+    if sims["failed"]:
+        print(f"{sims['failed']} simulation(s) failed; their errors are in the report", file=sys.stderr)
+        return EXIT_WORSE
+    return 0
+
+
 # ---------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
@@ -382,6 +421,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", metavar="FILE", type=Path, help="check these results instead of running the suite")
     _add_executor_flags(p)
     p.set_defaults(func=_cmd_gate)
+
+    p = sub.add_parser(
+        "calibrate", help="simulation-based calibration of the MMM fit (SBC)",
+        description="Draw every parameter and a target from the prior of a scenario's true structure "
+        "(PyMC-Marketing's default priors, the scenario's spend and controls), fit each simulated target, "
+        "and rank the truth among the thinned posterior draws of every scalar parameter and each channel's "
+        "ROAS. Writes calibration.json, calibration.md and figures/sbc_ecdf.png. Running it again on the "
+        "same --out runs only the simulations not yet done. Exit status 1 when a simulation failed.",
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--preset", metavar="NAME", help="a preset (bayestune simulate --list)")
+    where.add_argument("--scenario", metavar="FILE", type=Path, help="a scenario TOML file")
+    p.add_argument("--sims", type=int, default=100, help="simulations (default: 100)")
+    p.add_argument("--out", metavar="DIR", help="output dir (default: calibration-results/SCENARIO)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the prior draws and the fits (default: 0)")
+    p.add_argument("--design-seed", type=int, default=0, help="seed of the scenario's spend and controls (default: 0)")
+    p.add_argument("--sampler", choices=("numpyro", "pymc", "nutpie", "blackjax"), default="numpyro",
+                   help="NUTS backend (default: numpyro)")
+    p.add_argument("--draws", type=int, default=500, help="draws per chain (default: 500)")
+    p.add_argument("--tune", type=int, default=500, help="tuning steps per chain (default: 500)")
+    p.add_argument("--chains", type=int, default=2, help="chains (default: 2)")
+    p.add_argument("--thin", type=int, help="rank among every THIN-th draw (default: keep about 100 draws)")
+    p.add_argument("--level", type=float, default=0.95, help="simultaneous level of the uniformity band (default: 0.95)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N", help="run simulations in N local processes")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="run simulations on a Dask cluster")
+    p.add_argument("--quiet", action="store_true", help="no line per finished simulation")
+    p.set_defaults(func=_cmd_calibrate)
     return parser
 
 

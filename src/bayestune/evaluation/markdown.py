@@ -18,7 +18,7 @@ def _n(x: Any, digits: int = 2) -> str:
     return str(x)
 
 
-def _table(header: list[str], rows: list[list[Any]], digits: int = 2) -> list[str]:
+def table(header: list[str], rows: list[list[Any]], digits: int = 2) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(_n(v, digits) for v in row) + " |" for row in rows]
     return out + [""]
@@ -36,7 +36,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         lines += ["## Warnings", ""] + [f"- **{w}**" for w in report["warnings"]] + [""]
 
     lines += ["## Run", ""]
-    lines += _table(["dataset", "weeks", "channels", "trials", "states", "validation", "sampler", "seed"], [[
+    lines += table(["dataset", "weeks", "channels", "trials", "states", "validation", "sampler", "seed"], [[
         r["dataset"], r["weeks"], ", ".join(r["channels"]), r["trials"],
         ", ".join(f"{k} {v}" for k, v in r["states"].items()), f"{r['validation']} ({r['folds']} folds)",
         r["sampler"], r["seed"],
@@ -54,7 +54,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         lines += _unavailable(t)
     elif "hyperparameters" in t:
         h = t["hyperparameters"]
-        lines += _table(["hyperparameter", "chosen", "true", "abs. error", "exact"], [
+        lines += table(["hyperparameter", "chosen", "true", "abs. error", "exact"], [
             [k, v["chosen"], v["true"], v["abs_error"], v["exact"]] for k, v in h.items() if isinstance(v, dict)
         ])
         o = t.get("oracle", {})
@@ -76,7 +76,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             lines += ["Adstock kernels (normalised), L1 distance between the true and the fitted posterior-mean "
                       "kernel: 0 is identical, 2 disjoint. An `l_max` past the true kernel's effective length "
                       "adds only near-zero weights, so it is not counted as an error.", ""]
-            lines += _table(["channel", "L1", "fitted l_max", "true l_max", "true effective l_max (99%)"], [
+            lines += table(["channel", "L1", "fitted l_max", "true l_max", "true effective l_max (99%)"], [
                 [c, v["l1"], v["fitted_l_max"], v.get("true_l_max"), v.get("true_effective_l_max")] for c, v in k.items()
             ], digits=3)
     else:
@@ -88,7 +88,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         lines += _unavailable(rec)
     else:
         lvl = int(rec["level"] * 100)
-        lines += _table(
+        lines += table(
             ["channel", "ROAS true", "ROAS mean", f"{lvl}% interval", "covers", "rel. error", "share true",
              "share fitted", "contribution NRMSE"],
             [[c, v["roas_true"], v["roas_mean"], f"[{v['roas_lo']:.2f}, {v['roas_hi']:.2f}]", v["roas_covered"],
@@ -102,7 +102,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             lines += [f"Parameters shared by the model and the truth (on {p['scale']}): coverage of the "
                       f"{lvl}% intervals {_n(p['coverage_rate'])}, median posterior contraction "
                       f"{_n(p['median_contraction'])}, calibration error {_n(p['calibration_error'], 3)}.", ""]
-            lines += _table(["parameter", "truth", "mean", "interval", "covers", "contraction"], [
+            lines += table(["parameter", "truth", "mean", "interval", "covers", "contraction"], [
                 [k, v["truth"], v["mean"], f"[{v['lo']:.3g}, {v['hi']:.3g}]", v["covered"], v["contraction"]]
                 for k, v in p["parameters"].items()], digits=4)
         else:
@@ -113,7 +113,7 @@ def to_markdown(report: dict[str, Any]) -> str:
     if not tt.get("available"):
         lines += _unavailable(tt)
     else:
-        lines += _table(["fitted weeks", "held-out weeks", "train CRPS", "test CRPS", "gap", "ratio",
+        lines += table(["fitted weeks", "held-out weeks", "train CRPS", "test CRPS", "gap", "ratio",
                          "test weeks fitted"], [[
             f"{tt['fit_range'][0]}–{tt['fit_range'][1] - 1}", f"{tt['test_range'][0]}–{tt['test_range'][1] - 1}",
             tt["train_crps"], tt["test_crps"], tt["gap"], tt["ratio"], tt["test_weeks_fitted"],
@@ -131,7 +131,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             c, d = conv[name], conv[name]["diagnostics"]
             rows.append([name, c["strict_gate_passed"], d.get("max_rhat"), d.get("min_ess_bulk"),
                          d.get("divergence_rate"), "; ".join(c["failures"]) or "none"])
-        lines += _table(["fit", "passed", "max R-hat", "min bulk ESS", "divergence rate", "failures"], rows, digits=3)
+        lines += table(["fit", "passed", "max R-hat", "min bulk ESS", "divergence rate", "failures"], rows, digits=3)
 
     rt = report["runtime"]
     lines += ["## Runtime", ""]
@@ -139,16 +139,16 @@ def to_markdown(report: dict[str, Any]) -> str:
               f"{rt['packages'].get('pymc-marketing')}, pymc {rt['packages'].get('pymc')}, numpyro "
               f"{rt['packages'].get('numpyro')}, jax {rt['packages'].get('jax')}, optuna {rt['packages'].get('optuna')}.", ""]
     tot = rt["totals"]
-    lines += _table(["", "build", "compile", "sample", "predict", "total"], [
+    lines += table(["", "build", "compile", "sample", "predict", "total"], [
         ["all trials (s)", tot["seconds_build"], tot["seconds_compile"], tot["seconds_sample"],
          tot["seconds_predict"], tot["seconds_trials"]]], digits=1)
     lines += [f"Median seconds per complete trial: {_n(rt['median_seconds_per_complete_trial'], 1)}; "
               f"median ESS per second (smallest bulk ESS): {_n(rt['median_ess_per_second'], 1)}.", ""]
     if "final" in rt:
-        lines += _table(["final fit", "build", "compile", "sample", "predict", "ESS/s"], [
+        lines += table(["final fit", "build", "compile", "sample", "predict", "ESS/s"], [
             [k, v["seconds_build"], v["seconds_compile"], v["seconds_sample"], v["seconds_predict"], v["ess_per_second"]]
             for k, v in rt["final"].items()], digits=1)
-    lines += _table(["trial", "state", "build", "compile", "sample", "predict", "total", "ESS/s"], [
+    lines += table(["trial", "state", "build", "compile", "sample", "predict", "total", "ESS/s"], [
         [t["number"], t["state"], t["seconds_build"], t["seconds_compile"], t["seconds_sample"],
          t["seconds_predict"], t["seconds_total"], t["ess_per_second"]] for t in rt["trials"]], digits=1)
 

@@ -99,10 +99,21 @@ def true_candidate(truth: dict[str, Any]) -> Candidate:
     return Candidate(s["yearly_seasonality"], s["l_max"], s["adstock"], s["saturation"])
 
 
-def build_mmm(candidate: Candidate, columns: ColumnRoles) -> pmm.MMM:
-    """The MMM for ``candidate`` with PyMC-Marketing's default priors and scaling."""
+def build_mmm(candidate: Candidate, columns: ColumnRoles, target_scale: float | None = None) -> pmm.MMM:
+    """The MMM for ``candidate`` with PyMC-Marketing's default priors and scaling.
+
+    By default the target is divided by its largest absolute value in the fitted data, so the
+    priors on target-scale parameters depend on the data. ``target_scale`` fixes the divisor
+    instead (PyMC-Marketing's ``FixedScaling``): simulation-based calibration needs a prior
+    that does not move with the simulated data.
+    """
     adstock = getattr(pmm, ADSTOCK_FORMS[candidate.adstock].pymc_class)(l_max=candidate.l_max)
     saturation = getattr(pmm, SATURATION_FORMS[candidate.saturation].pymc_class)()
+    scaling = None
+    if target_scale is not None:
+        from pymc_marketing.mmm.scaling import FixedScaling
+
+        scaling = {"target": FixedScaling(dims=(), value=float(target_scale))}
     return pmm.MMM(
         date_column=columns.date,
         channel_columns=list(columns.channels),
@@ -111,6 +122,7 @@ def build_mmm(candidate: Candidate, columns: ColumnRoles) -> pmm.MMM:
         adstock=adstock,
         saturation=saturation,
         yearly_seasonality=candidate.yearly_seasonality or None,
+        scaling=scaling,
     )
 
 
@@ -130,11 +142,15 @@ def fit(
     data: pd.DataFrame,
     settings: FitSettings,
     seed: int,
+    target_scale: float | None = None,
 ) -> tuple[pmm.MMM, Timings]:
-    """Fit ``candidate`` on ``data`` (all its rows); returns the fitted model and timings."""
+    """Fit ``candidate`` on ``data`` (all its rows); returns the fitted model and timings.
+
+    ``target_scale``: a fixed divisor of the target (see :func:`build_mmm`).
+    """
     timings = Timings()
     start = time.perf_counter()
-    mmm = build_mmm(candidate, columns)
+    mmm = build_mmm(candidate, columns, target_scale)
     X = data.drop(columns=columns.target)
     y = data[columns.target]
     mmm.build_model(X, y)
