@@ -8,6 +8,7 @@ Bad input ends in one line, ``bayestune: error: <what> (<where>)``, and exit sta
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -96,7 +97,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- tune
 TUNE_FLAGS = ("trials", "sampler", "draws", "tune", "chains", "validation", "folds", "horizon",
-              "seed", "storage", "workers", "quiet", "oracle", "selection")
+              "seed", "storage", "workers", "quiet", "oracle", "selection", "replicates", "replicate_top")
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
@@ -109,6 +110,11 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     result = tune(dataset, config, args.out, final=not args.no_final)
     print(f"Run dir: {result.run}")
     print(f"Best: {result.best} with CV CRPS {result.best_crps:.2f} (target units per week)")
+    rep = json.loads((result.run / "best.json").read_text())["selection_rule"].get("replicates")
+    if rep:
+        print(f"Replicate refits: {rep['fits']} trials ({len(rep['candidates'])} candidates x {rep['replicates']} seeds) "
+              f"in {rep['seconds'] / 60:.1f} min; MCMC noise of a candidate's CRPS (median SD) "
+              f"{rep['mcmc_sd_median']:.2f}" if rep["mcmc_sd_median"] is not None else "")
     if result.final:
         tt = result.final["train_test"]
         print(f"Final: train CRPS {tt['train_crps']:.2f}, test CRPS {tt['test_crps']:.2f} "
@@ -361,6 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not score the true configuration (only runs when the data has a truth)")
     p.add_argument("--selection", choices=("lowest", "one-se"),
                    help="choose the lowest mean CRPS, or the simplest structure within one paired SE of it (default: lowest)")
+    p.add_argument("--replicates", type=int, metavar="R",
+                   help="refit the top candidates R more times with other seeds and choose on the averaged CRPS "
+                   "(default: 0, none)")
+    p.add_argument("--replicate-top", type=int, metavar="K", help="how many top candidates to replicate (default: 3)")
     p.add_argument("--no-final", action="store_true", help="skip the final refits")
     _add_column_flags(p)
     p.set_defaults(func=_cmd_tune)

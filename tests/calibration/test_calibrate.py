@@ -80,15 +80,15 @@ def test_quantities_are_named_elements_and_roas_in_target_units():
 @pytest.mark.slow
 def test_a_small_real_calibration_writes_its_report_and_resumes(capsys, tmp_path):
     out = tmp_path / "sbc"
-    args = ["calibrate", "--preset", "quickstart", "--sims", "3", "--draws", "40", "--tune", "60",
-            "--chains", "1", "--thin", "4", "--out", str(out)]
+    args = ["calibrate", "--preset", "quickstart", "--sims", "3", "--draws", "30", "--tune", "30",
+            "--chains", "1", "--thin", "3", "--out", str(out)]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "3 simulations (0 already done)" in printed and "3 of 3 simulations finished" in printed
     p = json.loads((out / "calibration.json").read_text())
     assert p["schema"] == "bayestune.calibration/1"
     assert p["simulations"] == {"requested": 3, "ok": 3, "failed": 0, "errors": []}
-    assert p["n_draws"] == 10 and p["thin"] == 4
+    assert p["n_draws"] == 10 and p["thin"] == 3
     names = list(p["quantities"])
     assert names[0] == "intercept_contribution" and names[-2:] == ["roas[tv]", "roas[search]"]
     assert len(names) == 15  # intercept, 3 x 2 channel parameters, 1 control, 4 Fourier terms, sigma, 2 ROAS

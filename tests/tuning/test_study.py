@@ -330,3 +330,49 @@ def test_the_selection_rule_chooses_the_best_trial_and_can_change_on_resume(data
         assert simplicity(chosen) <= simplicity(t)
     assert result.best.to_dict() == {k: (int(chosen[k]) if k in ("yearly_seasonality", "l_max") else chosen[k])
                                      for k in ("yearly_seasonality", "l_max", "adstock", "saturation")}
+
+
+def test_replicate_refits_average_the_top_candidates_and_resume(dataset, tmp_path, monkeypatch):
+    from bayestune.tuning.replicates import top_trials
+    from bayestune.tuning.study import open_study, storage_url
+
+    _fake_fit_and_predict(monkeypatch, fail_when=lambda c: False)
+    monkeypatch.setattr(trial_module, "diagnose", lambda idata, names: _ok_diag())
+    seeds = []
+    fake_fit = trial_module.fit
+
+    def counting_fit(candidate, columns, data, settings, seed):
+        seeds.append(seed)
+        return fake_fit(candidate, columns, data, settings, seed)
+
+    monkeypatch.setattr(trial_module, "fit", counting_fit)
+    run = tmp_path / "run"
+    folds = TINY["folds"]
+    result = tune(dataset, config(trials=6, oracle=False, replicates=2, replicate_top=3), run, final=False)
+    assert len(seeds) == (6 + 3 * 2) * folds
+    assert len(set(seeds)) == len(seeds), "every fit has its own seed"
+    reps = json.loads((run / "replicates.json").read_text())
+    trials = pd.read_csv(run / "trials.csv").set_index("number")
+    study = open_study(storage_url(run, config()), 3, config())
+    top = [t.number for t in top_trials(study, 3)]
+    assert reps["top"] == top and len(reps["fits"]) == 6
+    assert sorted({f["trial"] for f in reps["fits"]}) == sorted(top)
+    # the choice: the lowest CRPS averaged over each top trial's three fits, recomputed here
+    mean = {n: np.mean([np.mean(np.concatenate(json.loads(trials.loc[n, "week_crps"])))]
+                       + [np.mean(np.concatenate(f["week_crps"])) for f in reps["fits"] if f["trial"] == n])
+            for n in top}
+    best = json.loads((run / "best.json").read_text())
+    assert best["trial"] == min(mean, key=mean.get)
+    assert best["crps"] == pytest.approx(mean[best["trial"]]) == pytest.approx(result.best_crps)
+    summary = best["selection_rule"]["replicates"]
+    assert summary["fits"] == 6 and summary["candidates"] == top and summary["seconds"] > 0
+    assert len(summary["per_trial"][str(top[0])]["values"]) == 3 and summary["mcmc_sd_median"] > 0
+    assert "averaged over replicate refits" in best["selection"]
+
+    seeds.clear()
+    tune(dataset, config(trials=6, oracle=False, replicates=2, replicate_top=3), run, final=False)
+    assert seeds == [], "a resumed run reuses its replicate refits"
+    tune(dataset, config(trials=6, oracle=False, replicates=3, replicate_top=3), run, final=False)
+    assert len(seeds) == 3 * folds, "one more replicate of each top candidate"
+    tune(dataset, config(trials=6, oracle=False), run, final=False)
+    assert "replicates" not in json.loads((run / "best.json").read_text())["selection_rule"]

@@ -29,6 +29,7 @@ from bayestune.fileio import write_atomic
 
 SCHEMA = "bayestune.calibration/1"
 PLAN_FILE = "plan.json"
+PRIOR_FILE = "prior.npz"
 RESULT_FILE = "calibration.json"
 MARKDOWN_FILE = "calibration.md"
 FIGURE = "figures/sbc_ecdf.png"
@@ -131,7 +132,7 @@ def run_calibration(
     executor = executor or InProcess()
     say = progress or (lambda _line: None)
     started = dt.datetime.now(dt.UTC)
-    prior = draw_prior(scenario, settings.design_seed, max(settings.sims, PRIOR_POOL), settings.seed)
+    prior = _prior(out, scenario, settings)
     items = [{"index": i, "out": str(out), "plan": plan, "fit_seed": fit_seed(settings.seed, i),
               "names": prior["names"], "truth": prior["truth"][i].tolist(), "y": prior["y"][i].tolist()}
              for i in range(settings.sims)]
@@ -156,6 +157,23 @@ def run_calibration(
                         (dt.datetime.now(dt.UTC) - started).total_seconds())
     write_outputs(out, payload, settings)
     return payload
+
+
+def _prior(out: Path, scenario: str, settings: CalibrationSettings) -> dict[str, Any]:
+    """The prior draws, from ``prior.npz`` when an earlier run with this plan drew enough."""
+    path = out / PRIOR_FILE
+    n = max(settings.sims, PRIOR_POOL)
+    try:
+        with np.load(path) as f:
+            if f["truth"].shape[0] >= n:
+                return {"names": f["names"].tolist(), "truth": f["truth"], "y": f["y"]}
+    except (OSError, ValueError, KeyError):
+        pass
+    prior = draw_prior(scenario, settings.design_seed, n, settings.seed)
+    tmp = path.with_name(".prior.tmp.npz")
+    np.savez_compressed(tmp, names=np.array(prior["names"]), truth=prior["truth"], y=prior["y"])
+    tmp.replace(path)
+    return prior
 
 
 def _prior_variance(prior: dict[str, Any]) -> dict[str, float]:

@@ -46,6 +46,12 @@ def to_markdown(report: dict[str, Any]) -> str:
     if rule.get("rule") == "one-se":
         detail = (f" (lowest: trial {rule['lowest_trial']}; within one SE of it: "
                   f"{', '.join(str(n) for n in rule['within_one_se'])})")
+    rep = rule.get("replicates")
+    if rep:
+        sd = rep.get("mcmc_sd_median")
+        detail += (f"; replicate refits of trials {', '.join(str(n) for n in rep['candidates'])}: "
+                   f"{rep['fits']} more trials in {rep['seconds'] / 60:.1f} min"
+                   + (f", MCMC noise of a candidate's CRPS (median SD over its fits) {sd:.2f}" if sd is not None else ""))
     lines += [f"CRPS is in {r['crps_units']}. Selection: {r['selection'] or 'n/a'}{detail}.", ""]
 
     t = report["truth"]

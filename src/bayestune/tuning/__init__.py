@@ -19,7 +19,8 @@ from bayestune.tuning.config import TuningConfig, load_config
 from bayestune.tuning.final import run_final
 from bayestune.tuning.model import Candidate
 from bayestune.fileio import write_atomic
-from bayestune.tuning.study import BEST_FILE, TRIALS_FILE, best_trial, search
+from bayestune.tuning.replicates import load_replicates
+from bayestune.tuning.study import BEST_FILE, TRIALS_FILE, choose, search
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,14 @@ def tune(
         dataset = read_dataset(dataset, columns)
     run = Path(out)
     study = search(dataset, config, run)
-    best = best_trial(study, config.selection)
+    chosen = choose(study, config.selection, load_replicates(run) if config.replicates else None)
     trials = pd.read_csv(run / TRIALS_FILE)
-    if best is None:
+    if chosen is None:
         raise BayestuneError(
             "no trial completed: every trial failed or was pruned (see trials.csv for the reasons)",
             str(run / TRIALS_FILE),
         )
+    best, picked = chosen
     candidate = Candidate.from_params(best.params)
     final_result = None
     if final:
@@ -64,7 +66,7 @@ def tune(
         payload = json.loads((run / BEST_FILE).read_text())
         payload["final"] = final_result
         write_atomic(run / BEST_FILE, json.dumps(payload, indent=2) + "\n")
-    return TuneResult(run, candidate, best.value, trials, final_result)
+    return TuneResult(run, candidate, picked.chosen.value, trials, final_result)
 
 
 __all__ = ["Candidate", "TuneResult", "TuningConfig", "load_config", "tune"]

@@ -85,6 +85,10 @@ class TuningConfig(_Config):
     oracle: bool = True
     selection: Literal["lowest", "one-se"] = "lowest"
     """How the study chooses among completed trials (:mod:`bayestune.tuning.selection`)."""
+    replicates: int = Field(0, ge=0)
+    """Refit the top ``replicate_top`` structures this many more times each and choose on the
+    averaged CRPS (:mod:`bayestune.tuning.replicates`); 0: no replicate refits."""
+    replicate_top: int = Field(3, ge=1)
     sampler_kwargs: dict[str, Any] = Field(default_factory=dict)
     space: SpaceConfig = SpaceConfig()
     gate: GateConfig = GateConfig()

@@ -50,10 +50,13 @@ class Selection:
     lowest: Scored
     within: list[int] = field(default_factory=list)
     """Trial numbers indistinguishable from the lowest (``one-se``; the lowest included)."""
+    replicates: dict[str, Any] | None = None
+    """With replicate refits: what they found and cost (:mod:`bayestune.tuning.replicates`)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "description": DESCRIPTION[self.rule], "lowest_trial": self.lowest.number,
-                "lowest_crps": self.lowest.value, "within_one_se": self.within}
+        out = {"rule": self.rule, "description": DESCRIPTION[self.rule], "lowest_trial": self.lowest.number,
+               "lowest_crps": self.lowest.value, "within_one_se": self.within}
+        return out | ({"replicates": self.replicates} if self.replicates else {})
 
 
 def scored_trials(trials: Any) -> list[Scored]:

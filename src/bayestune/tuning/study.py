@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from bayestune.tuning.folds import Fold, fold_plan
 from bayestune.tuning.gate import GateThresholds
 from bayestune.tuning.oracle import run_oracle
 from bayestune.tuning.model import CANDIDATE_FIELDS, Candidate, FitSettings, default_priors
+from bayestune.tuning.replicates import averaged, load_replicates, run_replicates
 from bayestune.tuning.selection import DESCRIPTION, Scored, Selection, select
 from bayestune.tuning.space import suggest
 from bayestune.tuning.trial import GateFailed, Pruned, TrialRecord, run_trial
@@ -43,7 +44,7 @@ ENV_FILE = "environment.json"
 PRIORS_FILE = "priors.json"
 PREDICTIONS_DIR = "predictions"
 # keys that may change when a run is resumed
-RESUMABLE = {"trials", "workers", "quiet", "storage", "oracle", "selection"}
+RESUMABLE = {"trials", "workers", "quiet", "storage", "oracle", "selection", "replicates", "replicate_top"}
 """Keys a resumed run may change: none of them changes what a trial computes."""
 
 
@@ -194,32 +195,46 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def choose(study: optuna.Study, rule: str = "lowest") -> tuple[optuna.trial.FrozenTrial, Selection] | None:
-    """The completed trial that ``rule`` chooses (see :mod:`bayestune.tuning.selection`)."""
+def choose(
+    study: optuna.Study, rule: str = "lowest", replicates: dict[str, Any] | None = None
+) -> tuple[optuna.trial.FrozenTrial, Selection] | None:
+    """The completed trial that ``rule`` chooses (see :mod:`bayestune.tuning.selection`).
+
+    With ``replicates`` (``replicates.json``), only the replicated top trials are candidates,
+    each scored by its CRPS averaged over its fits (:mod:`bayestune.tuning.replicates`).
+    """
     complete = {t.number: t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
     scored = [Scored(t.number, dict(t.params), float(t.value), t.user_attrs.get("week_crps", []))
               for t in complete.values()]
+    summary = None
+    if replicates and replicates.get("fits"):
+        scored, summary = averaged(scored, replicates)
     picked = select(scored, rule)
-    return (complete[picked.chosen.number], picked) if picked else None
+    if picked is None:
+        return None
+    return complete[picked.chosen.number], replace(picked, replicates=summary)
 
 
-def best_trial(study: optuna.Study, rule: str = "lowest") -> optuna.trial.FrozenTrial | None:
-    chosen = choose(study, rule)
+def best_trial(
+    study: optuna.Study, rule: str = "lowest", replicates: dict[str, Any] | None = None
+) -> optuna.trial.FrozenTrial | None:
+    chosen = choose(study, rule, replicates)
     return chosen[0] if chosen else None
 
 
-def write_records(run: Path, study: optuna.Study, rule: str = "lowest") -> None:
+def write_records(run: Path, study: optuna.Study, rule: str = "lowest", replicates: dict[str, Any] | None = None) -> None:
     """Rewrite ``trials.csv`` and ``best.json`` (the trial ``rule`` chooses) from the storage, atomically."""
     frame = trials_frame(study)
     write_atomic(run / TRIALS_FILE, frame.to_csv(index=False, lineterminator="\n"))
-    chosen = choose(study, rule)
+    chosen = choose(study, rule, replicates)
     if chosen is not None:
         best, picked = chosen
         payload = {
-            "selection": DESCRIPTION[rule],
+            "selection": DESCRIPTION[rule] + (" (CRPS averaged over replicate refits of the top trials)"
+                                              if picked.replicates else ""),
             "selection_rule": picked.to_dict(),
             "trial": best.number,
-            "crps": best.value,
+            "crps": picked.chosen.value,
             "crps_units": "target units, mean per held-out week over folds (fair estimator)",
             "candidate": Candidate.from_params(best.params).to_dict(),
             "fold_crps": best.user_attrs.get("fold_crps"),
@@ -357,7 +372,11 @@ def search(dataset: Dataset, config: TuningConfig, run: str | Path) -> optuna.St
         for p in procs:
             p.join()
         study = open_study(url, config.seed, config)
-    write_records(run, study, config.selection)  # also when resumed with another rule
+    if config.replicates:
+        say = (lambda line: print(line, file=sys.stderr)) if show_progress(config) else None
+        run_replicates(ctx, study, config.replicate_top, config.replicates, say)
+    # also when resumed with another rule; replicates of an earlier run count only when asked for
+    write_records(run, study, config.selection, load_replicates(run) if config.replicates else None)
     if config.oracle and dataset.has_truth:
         if show_progress(config) and not (run / "oracle.json").exists():
             print("scoring the true configuration (oracle trial, never selectable) ...", file=sys.stderr)
