@@ -170,6 +170,15 @@ def _seeds(text: str | None) -> tuple[int, ...] | None:
     return seeds
 
 
+def _names(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    names = tuple(s.strip() for s in text.split(",") if s.strip())
+    if not names:
+        raise BayestuneError("give at least one methodology name", "--methodologies")
+    return names
+
+
 def _run_suite(args: argparse.Namespace):
     from bayestune.bench import load_suite, make_executor, run_suite
 
@@ -178,7 +187,8 @@ def _run_suite(args: argparse.Namespace):
     out = Path(args.out) if args.out else Path("bench-results") / suite.name
     executor = make_executor(args.workers, args.scheduler)
     try:
-        payload = run_suite(suite, out, executor, seeds=seeds, progress=None if args.quiet else _say)
+        payload = run_suite(suite, out, executor, seeds=seeds, methodologies=_names(args.methodologies),
+                            progress=None if args.quiet else _say)
     finally:
         close = getattr(executor, "close", None)
         if close:
@@ -259,6 +269,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 def _add_executor_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help="where the cells and results go (default: bench-results/SUITE)")
     p.add_argument("--seeds", metavar="0,1", help="run only these seeds (default: the suite's)")
+    p.add_argument("--methodologies", metavar="A,B", help="run only these methodologies (default: all the suite's)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, metavar="N", help="run cells in N local processes (default: in this process)")
     where.add_argument("--scheduler", metavar="ADDRESS", help="run cells on a Dask cluster, e.g. tcp://host:8786")

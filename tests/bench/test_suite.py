@@ -58,6 +58,7 @@ def test_a_suite_expands_to_scenarios_x_seeds_x_methodologies(tmp_path):
     assert a["draws"] == 50 and a["trials"] == 2 and a["seed"] == 0 and a["quiet"] is True
     assert a["final"] == {"test_weeks": 8, "draws": 70}, "methodology keys merge over the shared [tuning]"
     assert [c.seed for c in suite.cells((5,))] == [5, 5]
+    assert [c.key for c in suite.cells(methodologies=("b",))] == ["quickstart/seed0/b", "quickstart/seed1/b"]
 
 
 def test_name_lookup_walks_up_from_the_working_directory(tmp_path):
@@ -96,6 +97,10 @@ def test_bad_flags(tmp_path, capsys):
     assert "not allowed with" in capsys.readouterr().err
     assert main(["bench", "--suite", "no-such-suite"]) == 2
     assert "no suite named" in capsys.readouterr().err
+    out = tmp_path / "out"
+    assert main(["bench", "--suite", str(tmp_path / "t.toml"), "--methodologies", "a,z", "--out", str(out)]) == 2
+    assert "the suite has no methodology 'z' (it has: a, b) (--methodologies)" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_summary_tables_show_rates_means_and_failures():

@@ -96,10 +96,12 @@ def run_suite(
     executor: Executor | None = None,
     *,
     seeds: tuple[int, ...] | None = None,
+    methodologies: tuple[str, ...] | None = None,
     progress: Callable[[str], None] | None = print,
 ) -> dict[str, Any]:
     """Run every cell of ``suite`` not already done in ``out``; write and return the results."""
     out = Path(out)
+    cells = [c.to_dict() for c in suite.cells(seeds, methodologies)]  # bad names fail before anything is written
     out.mkdir(parents=True, exist_ok=True)
     executor = executor or InProcess()
     say = progress or (lambda _line: None)
@@ -108,7 +110,6 @@ def run_suite(
         started = json.loads((out / RESULTS_FILE).read_text()).get("started") or started
     except (OSError, ValueError):
         pass
-    cells = [c.to_dict() for c in suite.cells(seeds)]
     results: dict[str, dict[str, Any]] = {}
     todo = []
     for cell in cells:

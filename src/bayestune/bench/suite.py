@@ -155,12 +155,19 @@ class Suite:
             return str(p if p.is_absolute() else (self.path.parent / p).resolve())
         return scenario
 
-    def cells(self, seeds: tuple[int, ...] | None = None) -> list[Cell]:
+    def cells(self, seeds: tuple[int, ...] | None = None, methodologies: tuple[str, ...] | None = None) -> list[Cell]:
+        """Every scenario x seed x methodology (only the given seeds and methodologies, if any)."""
         from bayestune.simulator import resolve_scenario
         from bayestune.tuning.config import config_from_dict
         from bayestune.tuning.folds import fold_plan
 
         seeds = seeds if seeds is not None else self.spec.suite.seeds
+        if methodologies is not None:
+            unknown = [m for m in methodologies if m not in self.methodologies]
+            if unknown:
+                raise BayestuneError(f"the suite has no methodology {unknown[0]!r} (it has: "
+                                     f"{', '.join(self.methodologies)})", "--methodologies")
+        wanted = {k: v for k, v in self.methodologies.items() if methodologies is None or k in methodologies}
         out = []
         for scenario in self.spec.suite.scenarios:
             ref = self.scenario_ref(scenario)
@@ -173,7 +180,7 @@ class Suite:
                 except BayestuneError as exc:
                     raise BayestuneError(f"{exc.what} (scenario {Path(ref).stem!r})", where) from None
             for seed in seeds:
-                for name, method in self.methodologies.items():
+                for name, method in wanted.items():
                     data = _merge(self.spec.tuning, method.tuning) | {"seed": seed, "quiet": True}
                     out.append(Cell(ref, seed, name, data))
         return out
