@@ -78,13 +78,17 @@ def test_quantities_are_named_elements_and_roas_in_target_units():
 
 
 @pytest.mark.slow
-def test_a_small_real_calibration_writes_its_report_and_resumes(capsys, tmp_path):
+def test_a_small_real_calibration_on_dask_writes_its_report_and_resumes(capsys, tmp_path):
+    """Three real simulations on a (threaded) Dask LocalCluster, then a resume in-process."""
+    from distributed import LocalCluster
+
     out = tmp_path / "sbc"
     args = ["calibrate", "--preset", "quickstart", "--sims", "3", "--draws", "30", "--tune", "30",
             "--chains", "1", "--thin", "3", "--out", str(out)]
-    assert main(args) == 0
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        assert main([*args, "--scheduler", cluster.scheduler_address]) == 0
     printed = capsys.readouterr().out
-    assert "3 simulations (0 already done)" in printed and "3 of 3 simulations finished" in printed
+    assert "3 simulations (0 already done), dask" in printed and "3 of 3 simulations finished" in printed
     p = json.loads((out / "calibration.json").read_text())
     assert p["schema"] == "bayestune.calibration/1"
     assert p["simulations"] == {"requested": 3, "ok": 3, "failed": 0, "errors": []}

@@ -11,6 +11,7 @@ import gc
 import logging
 import os
 import sys
+import threading
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -79,13 +80,19 @@ def quiet_sampling():
     Their convergence advice ("the effective sample size per chain is smaller than 100",
     logged as an error) is the gate's job here, and their progress bars and logs would drown
     the study's own progress. Exceptions still raise.
+
+    Standard output is silenced only in the main thread: ``sys.stdout`` belongs to the whole
+    process, and a fit in a worker thread (a threaded Dask worker) would otherwise swallow, or
+    break, what the main thread prints meanwhile.
     """
     loggers = [logging.getLogger(name) for name in ("pymc", "pymc_marketing", "jax", "numpyro")]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(logging.CRITICAL)
+    main_thread = threading.current_thread() is threading.main_thread()
     try:
-        with warnings.catch_warnings(), open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
+        with warnings.catch_warnings(), open(os.devnull, "w") as null, \
+                (contextlib.redirect_stdout(null) if main_thread else contextlib.nullcontext()):
             warnings.simplefilter("ignore")
             yield
     finally:
