@@ -112,9 +112,10 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     print(f"Best: {result.best} with CV CRPS {result.best_crps:.2f} (target units per week)")
     rep = json.loads((result.run / "best.json").read_text())["selection_rule"].get("replicates")
     if rep:
-        print(f"Replicate refits: {rep['fits']} trials ({len(rep['candidates'])} candidates x {rep['replicates']} seeds) "
-              f"in {rep['seconds'] / 60:.1f} min; MCMC noise of a candidate's CRPS (median SD) "
-              f"{rep['mcmc_sd_median']:.2f}" if rep["mcmc_sd_median"] is not None else "")
+        sd = rep["mcmc_sd_median"]
+        print(f"Replicate refits: {rep['fits']} more trial(s), {len(rep['candidates'])} candidate(s) x "
+              f"{rep['replicates']} seed(s), in {rep['seconds'] / 60:.1f} min"
+              + (f"; MCMC noise of a candidate's CRPS (median SD over its fits) {sd:.2f}" if sd is not None else ""))
     if result.final:
         tt = result.final["train_test"]
         print(f"Final: train CRPS {tt['train_crps']:.2f}, test CRPS {tt['test_crps']:.2f} "

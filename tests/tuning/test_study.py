@@ -332,7 +332,7 @@ def test_the_selection_rule_chooses_the_best_trial_and_can_change_on_resume(data
                                      for k in ("yearly_seasonality", "l_max", "adstock", "saturation")}
 
 
-def test_replicate_refits_average_the_top_candidates_and_resume(dataset, tmp_path, monkeypatch):
+def test_replicate_refits_average_the_top_candidates_and_resume(dataset, tmp_path, monkeypatch, capsys):
     from bayestune.tuning.replicates import top_trials
     from bayestune.tuning.study import open_study, storage_url
 
@@ -376,3 +376,12 @@ def test_replicate_refits_average_the_top_candidates_and_resume(dataset, tmp_pat
     assert len(seeds) == 3 * folds, "one more replicate of each top candidate"
     tune(dataset, config(trials=6, oracle=False), run, final=False)
     assert "replicates" not in json.loads((run / "best.json").read_text())["selection_rule"]
+
+    from bayestune.cli import main
+
+    seeds.clear()
+    capsys.readouterr()
+    assert main(["tune", "--data", str(dataset.path), "--out", str(run), "--config", str(run / "config.toml"),
+                 "--replicates", "3", "--no-final"]) == 0
+    assert seeds == []
+    assert "Replicate refits: 9 more trial(s), 3 candidate(s) x 3 seed(s), in " in capsys.readouterr().out
