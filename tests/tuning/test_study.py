@@ -174,7 +174,7 @@ def test_a_killed_study_resumes_without_repeating_trials(dataset, tmp_path):
     cfg.write_text(tomli_w.dumps(TINY))
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "bayestune.cli", "tune", "--data", str(dataset.path), "--out", str(run),
-           "--config", str(cfg), "--trials", "3", "--no-final", "--no-oracle", "--quiet"]
+           "--config", str(cfg), "--trials", "3", "--folds", "1", "--no-final", "--no-oracle", "--quiet"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300
     while time.time() < deadline:
