@@ -58,7 +58,7 @@ def tune(
             "no trial completed: every trial failed or was pruned (see trials.csv for the reasons)",
             str(run / TRIALS_FILE),
         )
-    best, picked = chosen
+    best, _ = chosen
     candidate = Candidate.from_params(best.params)
     final_result = None
     if final:
@@ -66,7 +66,7 @@ def tune(
         payload = json.loads((run / BEST_FILE).read_text())
         payload["final"] = final_result
         write_atomic(run / BEST_FILE, json.dumps(payload, indent=2) + "\n")
-    return TuneResult(run, candidate, picked.chosen.value, trials, final_result)
+    return TuneResult(run, candidate, best.value, trials, final_result)
 
 
 __all__ = ["Candidate", "TuneResult", "TuningConfig", "load_config", "tune"]

@@ -215,10 +215,8 @@ def choose(
     return complete[picked.chosen.number], replace(picked, replicates=summary)
 
 
-def best_trial(
-    study: optuna.Study, rule: str = "lowest", replicates: dict[str, Any] | None = None
-) -> optuna.trial.FrozenTrial | None:
-    chosen = choose(study, rule, replicates)
+def best_trial(study: optuna.Study, rule: str = "lowest") -> optuna.trial.FrozenTrial | None:
+    chosen = choose(study, rule)
     return chosen[0] if chosen else None
 
 
@@ -234,12 +232,14 @@ def write_records(run: Path, study: optuna.Study, rule: str = "lowest", replicat
                                               if picked.replicates else ""),
             "selection_rule": picked.to_dict(),
             "trial": best.number,
-            "crps": picked.chosen.value,
+            "crps": best.value,
             "crps_units": "target units, mean per held-out week over folds (fair estimator)",
             "candidate": Candidate.from_params(best.params).to_dict(),
             "fold_crps": best.user_attrs.get("fold_crps"),
             "week_crps": best.user_attrs.get("week_crps"),
         }
+        if picked.replicates:  # the value the choice was made on; crps, fold_crps and week_crps are its own fit's
+            payload["crps_replicate_mean"] = picked.chosen.value
         old = json.loads((run / BEST_FILE).read_text()) if (run / BEST_FILE).exists() else {}
         if "final" in old and old.get("trial") == best.number:
             payload["final"] = old["final"]
