@@ -183,19 +183,15 @@ def _names(text: str | None) -> tuple[str, ...] | None:
 
 
 def _run_suite(args: argparse.Namespace):
-    from bayestune.bench import load_suite, make_executor, run_suite
+    from bayestune.bench import load_suite, run_suite
+    from bayestune.bench.executor import opened
 
     suite = load_suite(args.suite)
     seeds = _seeds(args.seeds)
     out = Path(args.out) if args.out else Path("bench-results") / suite.name
-    executor = make_executor(args.workers, args.scheduler)
-    try:
+    with opened(args.workers, args.scheduler) as executor:
         payload = run_suite(suite, out, executor, seeds=seeds, methodologies=_names(args.methodologies),
                             progress=None if args.quiet else _say)
-    finally:
-        close = getattr(executor, "close", None)
-        if close:
-            close()
     return suite, out, payload
 
 
@@ -273,16 +269,21 @@ def _add_executor_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help="where the cells and results go (default: bench-results/SUITE)")
     p.add_argument("--seeds", metavar="0,1", help="run only these seeds (default: the suite's)")
     p.add_argument("--methodologies", metavar="A,B", help="run only these methodologies (default: all the suite's)")
+    _add_where_flags(p, "cell")
+
+
+def _add_where_flags(p: argparse.ArgumentParser, unit: str) -> None:
+    """Where the work runs (``--workers`` or ``--scheduler``) and ``--quiet``."""
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, metavar="N", help="run cells in N local processes (default: in this process)")
-    where.add_argument("--scheduler", metavar="ADDRESS", help="run cells on a Dask cluster, e.g. tcp://host:8786")
-    p.add_argument("--quiet", action="store_true", help="no line per finished cell")
+    where.add_argument("--workers", type=int, metavar="N", help=f"run {unit}s in N local processes (default: in this process)")
+    where.add_argument("--scheduler", metavar="ADDRESS", help=f"run {unit}s on a Dask cluster, e.g. tcp://host:8786")
+    p.add_argument("--quiet", action="store_true", help=f"no line per finished {unit}")
 
 
 # ----------------------------------------------------------------------- calibrate
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from bayestune import simulator
-    from bayestune.bench import make_executor
+    from bayestune.bench.executor import opened
     from bayestune.calibration import CalibrationSettings, run_calibration
 
     if (args.preset is None) == (args.scenario is None):
@@ -298,13 +299,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         draws=args.draws, tune=args.tune, chains=args.chains, thin=args.thin, level=args.level)
     settings.check()
     out = Path(args.out) if args.out else Path("calibration-results") / Path(scenario).stem
-    executor = make_executor(args.workers, args.scheduler)
-    try:
+    with opened(args.workers, args.scheduler) as executor:
         payload = run_calibration(scenario, out, settings, executor, progress=None if args.quiet else _say)
-    finally:
-        close = getattr(executor, "close", None)
-        if close:
-            close()
     q = payload.get("quantities") or {}
     failing = [n for n, r in q.items() if not r["uniform"]]
     sims = payload["simulations"]
@@ -468,10 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chains", type=int, default=2, help="chains (default: 2)")
     p.add_argument("--thin", type=int, help="rank among every THIN-th draw (default: keep about 100 draws)")
     p.add_argument("--level", type=float, default=0.95, help="simultaneous level of the uniformity band (default: 0.95)")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, metavar="N", help="run simulations in N local processes")
-    where.add_argument("--scheduler", metavar="ADDRESS", help="run simulations on a Dask cluster")
-    p.add_argument("--quiet", action="store_true", help="no line per finished simulation")
+    _add_where_flags(p, "simulation")
     p.set_defaults(func=_cmd_calibrate)
     return parser
 

@@ -13,6 +13,7 @@ an executor error (a worker lost) is reported for that item as a failed result.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
@@ -101,3 +102,29 @@ def make_executor(workers: int | None = None, scheduler: str | None = None) -> E
     if workers is not None and workers != 1:
         return ProcessPool(workers)
     return InProcess()
+
+
+@contextlib.contextmanager
+def opened(workers: int | None = None, scheduler: str | None = None) -> Iterator[Executor]:
+    """:func:`make_executor`, closed (a Dask client disconnected) when the block ends."""
+    executor = make_executor(workers, scheduler)
+    try:
+        yield executor
+    finally:
+        close = getattr(executor, "close", None)
+        if close:
+            close()
+
+
+def split_done(
+    items: Iterable[dict[str, Any]], done_of: Callable[[dict[str, Any]], dict[str, Any] | None]
+) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], list[dict[str, Any]]]:
+    """Resume: ``(item, stored result)`` for the items ``done_of`` finds finished, and the items to run."""
+    done, todo = [], []
+    for item in items:
+        found = done_of(item)
+        if found is None:
+            todo.append(item)
+        else:
+            done.append((item, found))
+    return done, todo

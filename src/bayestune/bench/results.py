@@ -21,7 +21,7 @@ from typing import Any
 
 from bayestune import __version__
 from bayestune.bench.cell import COUNTS, QUALITY, RUNTIME, cell_identity, cell_key, read_done, run_cell
-from bayestune.bench.executor import Executor, InProcess
+from bayestune.bench.executor import Executor, InProcess, split_done
 from bayestune.bench.suite import Suite
 from bayestune.fileio import write_atomic
 
@@ -110,14 +110,8 @@ def run_suite(
         started = json.loads((out / RESULTS_FILE).read_text()).get("started") or started
     except (OSError, ValueError):
         pass
-    results: dict[str, dict[str, Any]] = {}
-    todo = []
-    for cell in cells:
-        done = read_done(out, cell)
-        if done is not None:
-            results[done["key"]] = done
-        else:
-            todo.append(cell)
+    done, todo = split_done(cells, partial(read_done, out))
+    results: dict[str, dict[str, Any]] = {result["key"]: result for _, result in done}
     total = len(cells)
     say(f"suite {suite.name!r}: {total} cells ({len(results)} already done), {executor.name}; results in {out}")
 

@@ -16,13 +16,14 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bayestune import __version__
-from bayestune.bench.executor import Executor, InProcess
+from bayestune.bench.executor import Executor, InProcess, split_done
 from bayestune.calibration.simulation import design, draw_prior, read_done, run_simulation, sim_path
 from bayestune.errors import BayestuneError
 from bayestune.fileio import write_atomic
@@ -136,14 +137,8 @@ def run_calibration(
     items = [{"index": i, "out": str(out), "plan": plan, "fit_seed": fit_seed(settings.seed, i),
               "names": prior["names"], "truth": prior["truth"][i].tolist(), "y": prior["y"][i].tolist()}
              for i in range(settings.sims)]
-    results = {}
-    todo = []
-    for item in items:
-        done = read_done(out, item)
-        if done is not None:
-            results[item["index"]] = done
-        else:
-            todo.append(item)
+    done, todo = split_done(items, partial(read_done, out))
+    results = {item["index"]: result for item, result in done}
     d = design(scenario, settings.design_seed)
     say(f"calibrate {Path(scenario).stem!r} (true structure: Fourier {d.candidate.yearly_seasonality}, "
         f"l_max {d.candidate.l_max}, {d.candidate.adstock}, {d.candidate.saturation}; {d.weeks} weeks): "

@@ -64,7 +64,13 @@ def run_replicates(ctx, study: optuna.Study, k: int, n: int, say=None) -> dict[s
     old = load_replicates(ctx.run) or {}
     done = {(f["trial"], f["replicate"]): f for f in old.get("fits", []) if f.get("seed") == ctx.config.seed}
     top = top_trials(study, k)
-    fits = []
+    fits: list[dict[str, Any]] = []
+
+    def write() -> dict[str, Any]:
+        payload = {"schema": SCHEMA, "top": [t.number for t in top], "replicates": n, "fits": fits}
+        write_atomic(path, json.dumps(payload, indent=2) + "\n")
+        return payload
+
     todo = [(t, r) for t in top for r in range(1, n + 1) if (t.number, r) not in done]
     if todo and say:
         say(f"replicate refits: {len(top)} candidates x {n} seeds ({len(todo)} to run) ...")
@@ -84,11 +90,8 @@ def run_replicates(ctx, study: optuna.Study, k: int, n: int, say=None) -> dict[s
                          "week_crps": record.week_crps, "fold_seeds": record.seeds,
                          "gate_failures": record.gate_failures, "timings": record.timings.to_dict(),
                          "seconds": time.perf_counter() - start})
-            payload = {"schema": SCHEMA, "top": [t.number for t in top], "replicates": n, "fits": fits}
-            write_atomic(path, json.dumps(payload, indent=2) + "\n")
-    payload = {"schema": SCHEMA, "top": [t.number for t in top], "replicates": n, "fits": fits}
-    write_atomic(path, json.dumps(payload, indent=2) + "\n")
-    return payload
+            write()  # after every fit: a kill loses at most the fit in flight
+    return write()
 
 
 def averaged(trials: list, replicates: dict[str, Any]) -> tuple[list, dict[str, Any]]:
