@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bayestune.bench.cell import QUALITY
-from bayestune.bench.power import cells_needed
 from bayestune.bench.paired import PairedTest, chance_line, judge, pair_cells, paired_tests, quality_metrics
+from bayestune.bench.power import cells_needed
 
 RUNTIME_JUDGED = ("seconds_per_trial", "seconds_cell")
 
