@@ -199,28 +199,58 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
-def _compare(base_path: Path, new_path: Path, noise_z: float | None, tolerance: float | None, show_all: bool) -> int:
-    from bayestune.bench import load_results
-    from bayestune.bench.compare import compare, render
+def _detect(items: Sequence[str] | None) -> dict[str, float]:
+    """``METRIC=DELTA`` pairs of ``--detect``."""
+    out: dict[str, float] = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        try:
+            delta = float(value) if sep else float("nan")
+        except ValueError:
+            delta = float("nan")
+        if not name.strip() or delta != delta or delta == 0:
+            raise BayestuneError(f"expected METRIC=DELTA with a non-zero number, e.g. kernel_l1_max=0.05, not {item!r}",
+                                 "--detect")
+        out[name.strip()] = delta
+    return out
 
+
+def _compare(base_path: Path, new_path: Path, noise_z: float | None, tolerance: float | None, show_all: bool,
+             alpha: float | None = None, detect: Sequence[str] | None = None) -> int:
+    from bayestune.bench import load_results
+    from bayestune.bench.compare import compare_files, detect_lines, render
+    from bayestune.bench.paired import quality_metrics
+
+    wanted = _detect(detect)
     base, new = load_results(base_path), load_results(new_path)
     rules = new["suite"].get("compare", {})
     z = noise_z if noise_z is not None else rules.get("noise_z", 2.0)
     tol = tolerance if tolerance is not None else rules.get("runtime_tolerance", 1.5)
+    a = alpha if alpha is not None else rules.get("alpha", 0.05)
+    power = rules.get("power", 0.8)
     if z <= 0:
         raise BayestuneError("must be positive", "--noise-z")
     if tol <= 1:
         raise BayestuneError("must be above 1", "--runtime-tolerance")
-    changes, notes = compare(base, new, noise_z=z, runtime_tolerance=tol)
+    if not 0 < a < 1:
+        raise BayestuneError("must lie strictly between 0 and 1", "--alpha")
+    known = quality_metrics(base, new)
+    for name in wanted:
+        if name not in known:
+            raise BayestuneError(f"unknown quality metric {name!r} (known: {', '.join(known)})", "--detect")
+    result = compare_files(base, new, alpha=a, power=power, noise_z=z, runtime_tolerance=tol)
     print(f"bench compare: BASE {base_path} -> NEW {new_path}")
-    for line in render(changes, notes, show_all=show_all):
+    print(f"  {result.mode_line()}")
+    for line in render(result.changes, result.notes, show_all=show_all):
         print(f"  {line}")
-    return EXIT_WORSE if any(c.verdict == "worse" for c in changes) else 0
+    for line in detect_lines(result, wanted, power=power):
+        print(f"  {line}")
+    return EXIT_WORSE if result.worse else 0
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     if args.bench_command == "compare":
-        return _compare(args.base, args.new, args.noise_z, args.runtime_tolerance, args.all)
+        return _compare(args.base, args.new, args.noise_z, args.runtime_tolerance, args.all, args.alpha, args.detect)
     if args.suite is None:
         raise BayestuneError("give --suite NAME (or FILE), or use 'bayestune bench compare BASE NEW'", "bayestune bench")
     if args.baseline is not None:
@@ -422,14 +452,20 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sub = p.add_subparsers(dest="bench_command", metavar="compare", parser_class=_Parser)
     c = bench_sub.add_parser(
         "compare", help="compare two suite results",
-        description="Print what changed between two results files. Exit status 1 when a quality figure "
-        "worsened beyond its noise band (z standard errors from the replicate seeds) or a runtime ratio "
-        "beyond the tolerance (same machine only).",
+        description="Print what changed between two results files. Quality is compared cell by cell (paired "
+        "differences, paired t-tests Holm-adjusted over every metric) for a methodology both files ran on at "
+        "least 2 of the same scenario and seed; otherwise as two independent means (noise bands of z standard "
+        "errors from the replicate seeds), and the output says which. Exit status 1 when a quality figure "
+        "worsened beyond noise or a runtime ratio beyond the tolerance (same machine only).",
     )
     c.add_argument("base", metavar="BASE", type=Path, help="baseline results.json (or its dir)")
     c.add_argument("new", metavar="NEW", type=Path, help="new results.json (or its dir)")
-    c.add_argument("--noise-z", type=float, help="standard errors a quality change must exceed (default: the suite's, 2)")
+    c.add_argument("--noise-z", type=float,
+                   help="unpaired only: standard errors a quality change must exceed (default: the suite's, 2)")
     c.add_argument("--runtime-tolerance", type=float, metavar="R", help="worst acceptable runtime ratio (default: the suite's, 1.5)")
+    c.add_argument("--alpha", type=float, help="two-sided level of the paired tests, Holm-adjusted (default: the suite's, 0.05)")
+    c.add_argument("--detect", action="append", metavar="METRIC=DELTA",
+                   help="also print how many paired cells detect a difference DELTA in METRIC (repeatable)")
     c.add_argument("--all", action="store_true", help="also list the figures that did not change beyond noise")
 
     p = sub.add_parser(

@@ -1,4 +1,5 @@
-"""Run a suite and summarise it: ``results.json`` (``bayestune.bench/1``) and ``summary.md``.
+"""Run a suite and summarise it: ``results.json`` (``bayestune.bench/1``) and ``summary.md``
+(with ``figures/paired_differences.png``, :mod:`bayestune.bench.summary`).
 
 A group is one scenario and one methodology over the suite's seeds. Each figure of a group
 is the mean over its seeds with the standard deviation and the standard error of the mean
@@ -27,7 +28,6 @@ from bayestune.fileio import write_atomic
 
 RESULTS_SCHEMA = "bayestune.bench/1"
 RESULTS_FILE = "results.json"
-SUMMARY_FILE = "summary.md"
 
 
 def machine() -> dict[str, Any]:
@@ -118,9 +118,9 @@ def run_suite(
     def write() -> dict[str, Any]:
         payload = results_payload(suite, list(results.values()), executor.name, started)
         write_atomic(out / RESULTS_FILE, json.dumps(payload, indent=2) + "\n")
-        from bayestune.bench.summary import to_markdown
+        from bayestune.bench.summary import write_summary
 
-        write_atomic(out / SUMMARY_FILE, to_markdown(payload))
+        write_summary(payload, out)
         return payload
 
     payload = write()

@@ -21,7 +21,9 @@ A suite is one TOML file (``benchmarks/suites/NAME.toml``)::
 
     [compare]                         # tolerances for `bayestune bench compare`
     runtime_tolerance = 1.5
-    noise_z = 2.0
+    noise_z = 2.0                     # unpaired comparisons only
+    alpha = 0.05                      # paired: Holm-adjusted two-sided level
+    power = 0.8                       # paired: power of the "detectable" difference
 
 Every cell (scenario, seed, methodology) runs the whole pipeline: simulate, tune, final
 refits, evaluate. The cell's tuning config is ``[tuning]``, then the methodology's keys, then
@@ -107,6 +109,10 @@ class CompareRules(_Strict):
     noise_z: float = Field(2.0, gt=0)
     """A quality score worsens when its change exceeds ``noise_z`` standard errors of the
     difference of the two suite means, the standard errors coming from the replicate seeds."""
+    alpha: float = Field(0.05, gt=0, lt=1)
+    """Paired comparisons: the two-sided level of the Holm-adjusted paired t-tests."""
+    power: float = Field(0.8, gt=0, lt=1)
+    """Paired comparisons: the power at which the smallest detectable difference is reported."""
 
 
 class SuiteFile(_Strict):

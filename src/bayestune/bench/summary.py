@@ -1,8 +1,16 @@
-"""The Markdown summary of a suite's results: per scenario, per methodology, per cell."""
+"""The Markdown summary of a suite's results: per scenario, per methodology, paired
+differences between methodologies (with their forest plot), per cell."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+from bayestune.bench.paired import Contrast, chance_line, suite_contrasts
+from bayestune.fileio import write_atomic
+
+SUMMARY_FILE = "summary.md"
+FOREST_FILE = "figures/paired_differences.png"
 
 COLUMNS = (
     # (metric, header, format, scale)
@@ -62,7 +70,66 @@ def _cell_rows(payload: dict[str, Any]) -> list[str]:
     return lines
 
 
-def to_markdown(payload: dict[str, Any]) -> str:
+def _rules(payload: dict[str, Any]) -> tuple[float, float]:
+    rules = payload["suite"].get("compare") or {}
+    return float(rules.get("alpha", 0.05)), float(rules.get("power", 0.8))
+
+
+def _p(p: float | None) -> str:
+    return "n/a" if p is None else ("<0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def _g(x: float | None) -> str:
+    return "n/a" if x is None else ("0" if x == 0 else f"{x:+.3g}")
+
+
+def _paired(contrasts: list[Contrast], alpha: float, power: float, figure: str | None) -> list[str]:
+    if not contrasts:
+        return []
+    lines = ["## Paired differences", "",
+             "Methodologies of one run see the same datasets, so each is compared with the reference (the "
+             "seed recipe) and with the default cell by cell: per metric the differences NEW − BASE over the "
+             f"cells both finished (same scenario and seed), their mean, the {1 - alpha:.0%} t interval, the "
+             f"paired t-test and the exact sign-flip test. The verdict is the t-test at alpha {alpha:g} "
+             "(two-sided), Holm-adjusted over every metric of every contrast below; the sign-flip p does not "
+             f"decide (with n cells its smallest value is 2/2^n: below 6 cells it cannot reach {alpha:g}) but "
+             "shows where the t verdict leans on normal differences, as for 0/1 figures such as exact matches. "
+             f"*Detectable* is the smallest difference the t-test finds with power {power:.0%} at alpha "
+             f"{alpha:g} over these cells (per test, before Holm); `bayestune bench compare --detect "
+             "METRIC=DELTA` says how many cells a difference needs.",
+             "", chance_line([t for c in contrasts for t in c.tests], alpha) + ".", ""]
+    if figure:
+        lines += [f"![paired differences]({figure})", ""]
+    for c in contrasts:
+        lines += [f"### {c.new} − {c.base} (against the {c.against}, {c.cells} cells)", "",
+                  "| metric | better | cells | mean diff | t interval | p (t) | p (sign-flip) | p (Holm) | verdict "
+                  "| detectable |", "|" + "---|" * 10]
+        for t in c.tests:
+            if t.n == 0:
+                continue
+            interval = "n/a" if t.low is None else f"[{_g(t.low)}, {_g(t.high)}]"
+            detect = "n/a" if t.detectable is None else f"±{t.detectable:.3g}"
+            verdict = f"**{t.verdict}**" if t.verdict in ("worse", "better") else t.verdict
+            lines.append(f"| {t.metric} | {t.better} | {t.n} | {_g(t.mean)} | {interval} | {_p(t.p_t)} | "
+                         f"{_p(t.p_sign_flip)} | {_p(t.p_holm)} | {verdict} | {detect} |")
+        lines.append("")
+    return lines
+
+
+def write_summary(payload: dict[str, Any], folder: str | Path) -> Path:
+    """Write ``summary.md`` (and the forest plot it links) into ``folder``; return its path."""
+    folder = Path(folder)
+    alpha, power = _rules(payload)
+    contrasts = suite_contrasts(payload, alpha=alpha, power=power)
+    from bayestune.bench.forest import plot_forest  # matplotlib only where a figure is drawn
+
+    drawn = plot_forest(contrasts, folder / FOREST_FILE, alpha=alpha) if contrasts else None
+    path = folder / SUMMARY_FILE
+    write_atomic(path, to_markdown(payload, contrasts=contrasts, figure=FOREST_FILE if drawn else None))
+    return path
+
+
+def to_markdown(payload: dict[str, Any], *, contrasts: list[Contrast] | None = None, figure: str | None = None) -> str:
     suite = payload["suite"]
     methods = suite.get("methodology", {})
     lines = [f"# Suite `{suite['name']}`", ""]
@@ -85,5 +152,9 @@ def to_markdown(payload: dict[str, Any]) -> str:
     groups = payload["groups"]
     lines += ["## Over the suite", ""]
     lines += _table([(f"{g['scenario']} · {g['methodology']}", g) for g in groups], "scenario · methodology")
-    lines += ["", "## Cells", ""] + _cell_rows(payload) + [""]
+    alpha, power = _rules(payload)
+    if contrasts is None:
+        contrasts = suite_contrasts(payload, alpha=alpha, power=power)
+    lines += [""] + _paired(contrasts, alpha, power, figure)
+    lines += ["## Cells", ""] + _cell_rows(payload) + [""]
     return "\n".join(lines)
