@@ -16,6 +16,7 @@ def objective(ctx: SearchContext, trial: optuna.Trial) -> float:
     record = TrialRecord(candidate)
     trial.set_user_attr("sampler", ctx.config.sampler)
     trial.set_user_attr("seed", ctx.config.seed)
+    trial.set_user_attr("score", ctx.config.score)
 
     def report(value: float, step: int) -> bool:
         trial.report(value, step)
@@ -25,7 +26,7 @@ def objective(ctx: SearchContext, trial: optuna.Trial) -> float:
         return run_trial(
             candidate, ctx.dataset, ctx.folds, ctx.settings, ctx.thresholds,
             seed=ctx.config.seed, trial_number=trial.number, record=record, report=report,
-            predictions_dir=ctx.run / PREDICTIONS_DIR,
+            predictions_dir=ctx.run / PREDICTIONS_DIR, fitter=ctx.config.fitter, score=ctx.config.score,
         )
     except GateFailed as exc:
         trial.set_user_attr("pruned_reason", f"convergence gate: {exc}")

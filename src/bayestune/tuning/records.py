@@ -15,7 +15,8 @@ from bayestune.fileio import write_atomic
 from bayestune.rundir import BEST_FILE, TRIALS_FILE
 from bayestune.tuning.model import CANDIDATE_FIELDS, Candidate
 from bayestune.tuning.replicates import averaged
-from bayestune.tuning.selection import DESCRIPTION, Scored, Selection, select
+from bayestune.scores import score_units
+from bayestune.tuning.selection import Scored, Selection, describe, select
 
 
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
@@ -82,12 +83,13 @@ def write_records(run: Path, study: optuna.Study, rule: str = "lowest", replicat
     if chosen is not None:
         best, picked = chosen
         payload = {
-            "selection": DESCRIPTION[rule] + (" (CRPS averaged over replicate refits of the top trials)"
-                                              if picked.replicates else ""),
+            "selection": describe(rule) + (" (score averaged over replicate refits of the top trials)"
+                                           if picked.replicates else ""),
             "selection_rule": picked.to_dict(),
             "trial": best.number,
             "crps": best.value,
-            "crps_units": "target units, mean per held-out week over folds (fair estimator)",
+            "score": best.user_attrs.get("score", "crps"),
+            "crps_units": score_units(best.user_attrs.get("score", "crps")),
             "candidate": Candidate.from_params(best.params).to_dict(),
             "fold_crps": best.user_attrs.get("fold_crps"),
             "week_crps": best.user_attrs.get("week_crps"),

@@ -14,6 +14,8 @@ from optuna.trial import TrialState
 from bayestune.errors import BayestuneError
 from bayestune.rundir import JOURNAL_FILE, SQLITE_FILE
 from bayestune.tuning.config import TuningConfig
+from bayestune.tuning.optuna_sampler import make_sampler
+from bayestune.tuning.pruner import make_pruner
 
 STUDY_NAME = "bayestune"
 
@@ -39,19 +41,14 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
 
 
 def open_study(url: str, seed: int, config: TuningConfig) -> optuna.Study:
-    pruner: optuna.pruners.BasePruner
-    if config.pruner.kind == "median":
-        pruner = optuna.pruners.MedianPruner(
-            n_startup_trials=config.pruner.n_startup_trials, n_warmup_steps=config.pruner.n_warmup_steps
-        )
-    else:
-        pruner = optuna.pruners.NopPruner()
+    """The run's study with the configured sampler (seeded ``seed``) and pruner."""
+    s, p = config.optuna_sampler, config.pruner
     return optuna.create_study(
         study_name=STUDY_NAME,
         storage=open_storage(url),
         direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=pruner,
+        sampler=make_sampler(s.name, s.kwargs, config.space, seed),
+        pruner=make_pruner(p.name, p.kwargs, p.n_startup_trials, p.n_warmup_steps),
         load_if_exists=True,
     )
 

@@ -116,11 +116,3 @@ def select(trials: Sequence[Scored], rule: str = "lowest") -> Selection | None:
     within = sorted(t.number for t in chooser.within(trials)) if hasattr(chooser, "within") else [chosen.number]
     return Selection(chosen, rule, lowest, within)
 
-
-class _Descriptions(dict):
-    def __missing__(self, name: str) -> str:
-        return describe(name)
-
-
-DESCRIPTION: dict[str, str] = _Descriptions()
-"""What each rule does, by name (plug-ins included): ``DESCRIPTION[name] == describe(name)``."""
