@@ -161,3 +161,17 @@ def test_a_pruner_by_optuna_class_name_prunes_and_the_old_keys_still_work(datase
     assert old.pruner.name == "median" and old.pruner.n_startup_trials == 1
     assert isinstance(open_study("sqlite://", 0, old).pruner, optuna.pruners.MedianPruner)
     assert isinstance(open_study("sqlite://", 0, config(pruner={"kind": "none"})).pruner, optuna.pruners.NopPruner)
+
+
+def test_worker_processes_resolve_the_names_themselves(dataset, tmp_path):
+    """Two spawned workers receive the config's strings and resolve the plug-ins on their own."""
+    run = tmp_path / "run"
+    tune(dataset, config(trials=3, workers=2, folds=1, score="dawid-sebastiani",
+                         fitter="bayestune_example.fitter:LeastSquaresFitter"), run, final=False)
+    trials = pd.read_csv(run / "trials.csv")
+    assert (run / "study.journal").exists() and 3 <= len(trials) <= 4 and (trials["state"] == "COMPLETE").all()
+    assert (trials["min_ess_bulk"] == 400).all(), "fitted by the least-squares plug-in"
+    row = trials.iloc[0]
+    saved = np.load(run / "predictions" / f"trial{row['number']:04d}_fold0.npz")
+    np.testing.assert_allclose(json.loads(row["week_crps"])[0], sr.dssuv_ensemble(saved["observed"], saved["draws"].T),
+                               rtol=1e-9)
