@@ -11,7 +11,10 @@ A fitter is an object (or a class, instantiated without arguments, or a module) 
 ``diagnose(fitted) -> Diagnostics``
     The convergence record (:class:`~bayestune.tuning.gate.Diagnostics`) the gate checks.
 ``save(fitted, path, seed)``
-    Write the fit for the evaluation layer (the final stage's two fits).
+    Write the fit for the evaluation layer (the final stage's two fits, ``fits/*.nc``).
+    ``bayestune evaluate`` reads an ArviZ InferenceData netCDF with a ``prior`` group there
+    (recovery and posterior contraction); a fitter that writes something else can be tuned
+    and benchmarked on the search's figures, not evaluated for recovery.
 ``release()``
     Free what the last fit left behind (called after every fit).
 
