@@ -175,3 +175,16 @@ def test_worker_processes_resolve_the_names_themselves(dataset, tmp_path):
     saved = np.load(run / "predictions" / f"trial{row['number']:04d}_fold0.npz")
     np.testing.assert_allclose(json.loads(row["week_crps"])[0], sr.dssuv_ensemble(saved["observed"], saved["draws"].T),
                                rtol=1e-9)
+
+
+def test_a_resumed_run_keeps_its_plugins(dataset, tmp_path):
+    from bayestune.errors import BayestuneError
+
+    run = tmp_path / "run"
+    tune(dataset, config(trials=1, score="bayestune_example.score:dawid_sebastiani"), run, final=False)
+    with pytest.raises(BayestuneError, match=r"other settings \(score\)"):
+        tune(dataset, config(trials=2, score="crps"), run, final=False)
+    # the same name resumes; the selection rule alone may change
+    tune(dataset, config(trials=2, score="bayestune_example.score:dawid_sebastiani", selection="fewest-lags"), run,
+         final=False)
+    assert len(pd.read_csv(run / "trials.csv")) == 2 and recorded(run)["selection"] == "fewest-lags"
