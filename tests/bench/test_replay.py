@@ -107,6 +107,9 @@ def test_the_stored_selection_tables_are_what_replay_summarises(name):
 def test_replay_errors_are_one_line(tmp_path, capsys, suite_out):
     assert main(["bench", "replay", str(tmp_path / "none")]) == 2
     assert "results dir not found" in capsys.readouterr().err
+    assert main(["bench", "replay", str(STORED)]) == 2
+    assert "no cells/ here: replay needs the --out dir of a suite run" in capsys.readouterr().err
+    (tmp_path / "cells").mkdir()
     assert main(["bench", "replay", str(tmp_path)]) == 2
     assert "no finished cell with a stored search" in capsys.readouterr().err
     assert main(["bench", "replay", str(suite_out), "--selection", "bayestune_example.selection:nope"]) == 2

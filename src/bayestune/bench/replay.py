@@ -132,6 +132,9 @@ def replay(results_dir: str | Path, rules: Sequence[str] = DEFAULT_RULES,
     root = Path(results_dir)
     if not root.is_dir():
         raise BayestuneError("results dir not found", str(root))
+    if not (root / "cells").is_dir():
+        raise BayestuneError("no cells/ here: replay needs the --out dir of a suite run, which keeps every "
+                             "cell's search (a results.json alone keeps only the choices)", str(root))
     cells = sorted(p.parent for p in root.glob(f"cells/*/*/{methodology or '*'}/cell.json"))
     rows = [r for r in (cell_choices(c, rules) for c in cells) if r is not None]
     if not rows:
