@@ -84,9 +84,9 @@ def load(seam: str, name: str, builtins: Mapping[str, str], where: str) -> Any:
 
 
 def resolve(seam: str, name: str, builtins: Mapping[str, str], check: Check, where: str) -> Any:
-    """Load ``name`` for ``seam`` and check it against the seam's protocol."""
-    obj = _resolve_cached(seam, name, tuple(builtins.items()), check, where)
-    return obj
+    """Load ``name`` for ``seam`` and check it against the seam's protocol (once per process:
+    the result is cached, so a study resolves its plug-ins once, not per trial)."""
+    return _resolve_cached(seam, name, tuple(builtins.items()), check, where)
 
 
 @lru_cache(maxsize=256)
