@@ -10,7 +10,7 @@ numpyro, 300 tuning steps + 300 draws on 2 chains, in this process.
 
 Arm A (bayestune)
     :func:`bayestune.tuning.trial.run_trial`, as the study calls it (the fold, settings,
-    gate thresholds and seeds of a :class:`~bayestune.tuning.study.SearchContext`, the
+    gate thresholds and seeds of a :class:`~bayestune.tuning.context.SearchContext`, the
     predictions saved under the run dir's ``predictions/``): build, fit, convergence
     diagnostics and gate, posterior predictive of the held-out weeks, ``.npz`` file, fair
     CRPS, then :func:`~bayestune.tuning.model.release`. ``enforce_gate=False`` (as the
@@ -73,10 +73,11 @@ from pymc_marketing.metrics import crps as pmm_crps
 
 from bayestune.evaluation.metrics import crps_ensemble
 from bayestune.simulator import read_dataset, simulate, write_dataset
-from bayestune.tuning import trial as trial_module
+from bayestune.tuning.fitters.pymc_marketing import PyMCMarketingFitter
 from bayestune.tuning.config import TuningConfig
 from bayestune.tuning.model import true_candidate
-from bayestune.tuning.study import PREDICTIONS_DIR, SearchContext, make_folds
+from bayestune.rundir import PREDICTIONS_DIR
+from bayestune.tuning.context import SearchContext, make_folds
 from bayestune.tuning.trial import TrialRecord, fold_seed, run_trial
 
 ROUNDS = 5
@@ -98,13 +99,22 @@ def ctx(tmp_path_factory) -> SearchContext:
     return ctx
 
 
+class CountingFitter(PyMCMarketingFitter):
+    """The default fitter, its ``release`` (model.release, unchanged) only counted."""
+
+    clears: list[bool] = []
+
+    def release(self) -> None:
+        self.clears.append(model.release())
+
+
 def arm_bayestune(ctx: SearchContext, trial_number: int) -> TrialRecord:
     """One trial as the study runs it; returns its record (CRPS, diagnostics, timings)."""
     candidate = true_candidate(ctx.dataset.truth)
     record = TrialRecord(candidate)
     run_trial(candidate, ctx.dataset, ctx.folds, ctx.settings, ctx.thresholds, seed=CONFIG.seed,
               trial_number=trial_number, record=record, predictions_dir=ctx.run / PREDICTIONS_DIR,
-              enforce_gate=False)
+              enforce_gate=False, fitter=CountingFitter())
     return record
 
 
@@ -148,14 +158,8 @@ def _timed(fn, *args) -> tuple[float, object]:
 def test_harness_overhead(ctx, benchmark_record, monkeypatch):
     import jax
 
-    clears: list[bool] = []
-
-    def counting_release(*args, **kwargs):  # model.release unchanged, only counted
-        cleared = model.release(*args, **kwargs)
-        clears.append(cleared)
-        return cleared
-
-    monkeypatch.setattr(trial_module, "release", counting_release)
+    clears = CountingFitter.clears
+    clears.clear()
     fold, data, truth = ctx.folds[0], ctx.dataset.data, ctx.dataset.truth
     runs = {
         "A": lambda n: arm_bayestune(ctx, n),

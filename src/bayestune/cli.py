@@ -97,7 +97,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- tune
 TUNE_FLAGS = ("trials", "sampler", "draws", "tune", "chains", "validation", "folds", "horizon",
-              "seed", "storage", "workers", "quiet", "oracle", "selection", "replicates", "replicate_top")
+              "seed", "storage", "workers", "quiet", "oracle", "selection", "score", "fitter", "replicates",
+              "replicate_top")
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
@@ -248,9 +249,20 @@ def _compare(base_path: Path, new_path: Path, noise_z: float | None, tolerance: 
     return EXIT_WORSE if result.worse else 0
 
 
+def _replay(results: Path, rules: list[str] | None, methodology: str | None) -> int:
+    from bayestune.bench.replay import DEFAULT_RULES, replay, to_markdown
+
+    rows, summary = replay(results, rules or DEFAULT_RULES, methodology)
+    print(f"bench replay: {len(rows)} cell(s) of {results}, no fit")
+    print(to_markdown(rows, summary), end="")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     if args.bench_command == "compare":
         return _compare(args.base, args.new, args.noise_z, args.runtime_tolerance, args.all, args.alpha, args.detect)
+    if args.bench_command == "replay":
+        return _replay(args.results, args.selection, args.methodology)
     if args.suite is None:
         raise BayestuneError("give --suite NAME (or FILE), or use 'bayestune bench compare BASE NEW'", "bayestune bench")
     if args.baseline is not None:
@@ -405,8 +417,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_const", const=True, help="no progress bar")
     p.add_argument("--no-oracle", dest="oracle", action="store_const", const=False,
                    help="do not score the true configuration (only runs when the data has a truth)")
-    p.add_argument("--selection", choices=("lowest", "one-se"),
-                   help="choose the lowest mean CRPS, or the simplest structure within one paired SE of it (default: lowest)")
+    p.add_argument("--selection", metavar="NAME|PATH",
+                   help="the selection rule: lowest (mean CRPS), one-se (the simplest structure within one paired "
+                   "SE of it), an installed plug-in's name or package.module:object (default: lowest)")
+    p.add_argument("--score", metavar="NAME|PATH",
+                   help="the per-week score that ranks the trials: crps, interval, log, a plug-in's name or "
+                   "package.module:object (default: crps; the final train/test pair stays in CRPS)")
+    p.add_argument("--fitter", metavar="NAME|PATH",
+                   help="what fits a structure: pymc-marketing, a plug-in's name or package.module:object "
+                   "(default: pymc-marketing)")
     p.add_argument("--replicates", type=int, metavar="R",
                    help="refit the top candidates R more times with other seeds and choose on the averaged CRPS "
                    "(default: 0, none)")
@@ -449,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", metavar="FILE", type=Path, help="compare the results with this results file at the end")
     _add_executor_flags(p)
     p.set_defaults(func=_cmd_bench, bench_command=None)
-    bench_sub = p.add_subparsers(dest="bench_command", metavar="compare", parser_class=_Parser)
+    bench_sub = p.add_subparsers(dest="bench_command", metavar="compare|replay", parser_class=_Parser)
     c = bench_sub.add_parser(
         "compare", help="compare two suite results",
         description="Print what changed between two results files. Quality is compared cell by cell (paired "
@@ -467,6 +486,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--detect", action="append", metavar="METRIC=DELTA",
                    help="also print how many paired cells detect a difference DELTA in METRIC (repeatable)")
     c.add_argument("--all", action="store_true", help="also list the figures that did not change beyond noise")
+    r = bench_sub.add_parser(
+        "replay", help="re-choose on a suite's stored searches with other selection rules, no fit",
+        description="Apply selection rules to the completed trials every finished cell of a suite run "
+        "stored, and print each rule's truth figures side by side (exact Fourier order and l_max, their "
+        "mean absolute errors, regret against the true structure on the same folds).",
+    )
+    r.add_argument("results", metavar="RESULTS_DIR", type=Path, help="the --out dir of a suite run (holds cells/)")
+    r.add_argument("--selection", metavar="NAME|PATH", action="append",
+                   help="a rule to apply (repeatable): a built-in, a plug-in's name or package.module:object "
+                   "(default: lowest and one-se)")
+    r.add_argument("--methodology", metavar="NAME", help="only this methodology's cells")
 
     p = sub.add_parser(
         "gate", help="fail when tuning quality is below a suite's thresholds",

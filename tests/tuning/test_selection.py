@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bayestune.errors import BayestuneError
 from bayestune.tuning.selection import Scored, select, simplicity
 
 
@@ -56,5 +57,5 @@ def test_simplicity_orders_fourier_then_l_max_then_forms():
 
 def test_no_trials_and_unknown_rule():
     assert select([], "one-se") is None
-    with pytest.raises(ValueError, match="unknown selection rule"):
+    with pytest.raises(BayestuneError, match="selection: unknown name .median."):
         select([_trial(0, 1, 2, BASE)], "median")

@@ -20,6 +20,7 @@ from bayestune.simulator import read_dataset, simulate, write_dataset
 from bayestune.tuning import load_config, tune
 from bayestune.tuning import trial as trial_module
 from bayestune.tuning.model import Candidate, FitSettings, fit, predict
+from tests.tuning import fakes
 
 # the shared tiny settings, smaller still, with l_max 3 in reach (the failing-trial test uses it)
 TINY = {k: v for k, v in DEMO_TINY.items() if k != "trials"} | {
@@ -77,34 +78,22 @@ def test_a_small_real_study_writes_a_complete_run_dir(tiny_demo):
     assert tt["test_crps"] == pytest.approx(float(np.mean(independent)), rel=1e-9)
 
 
-def _fake_fit_and_predict(monkeypatch, fail_when):
-    """Replace sampling with a cheap stand-in; ``fail_when(candidate)`` raises like a sampler would."""
-
-    class FakeMMM:
-        idata = None
-
-        def __init__(self, candidate):
-            self.candidate = candidate
-
-    def fake_fit(candidate, columns, data, settings, seed):
-        if fail_when(candidate):
-            raise FloatingPointError("NaN in the log density at initialisation")
-        return FakeMMM(candidate), trial_module.Timings(build=0.1, compile=0.2, sample=0.3)
-
-    def fake_predict(mmm, columns, data, *, seed, out_of_sample):
-        rng = np.random.default_rng(seed)
-        centre = data[columns.target].to_numpy() + 100 * mmm.candidate.yearly_seasonality
-        return centre + rng.normal(0, 300, size=(200, len(data))), 0.05
-
-    monkeypatch.setattr(trial_module, "fit", fake_fit)
-    monkeypatch.setattr(trial_module, "predict", fake_predict)
-    monkeypatch.setattr(trial_module, "free_parameter_names", lambda mmm: [])
+FAKE = "tests.tuning.fakes:FakeFitter"
+"""Sampling replaced through the fitter seam (:mod:`tests.tuning.fakes`)."""
 
 
-def test_a_failing_trial_is_recorded_and_the_study_goes_on(dataset, tmp_path, monkeypatch):
-    _fake_fit_and_predict(monkeypatch, fail_when=lambda c: c.l_max == 3)
-    monkeypatch.setattr(trial_module, "diagnose", lambda idata, names: _ok_diag())
-    tune(dataset, config(trials=8), tmp_path / "run", final=False)
+@pytest.fixture()
+def fits():
+    """The fake fitters' log of fits in this test: (seed, weak reference) per fit."""
+    fakes.FITS.clear()
+    fakes.ALIVE_AT_FIT.clear()
+    yield fakes.FITS
+    fakes.FITS.clear()
+    fakes.ALIVE_AT_FIT.clear()
+
+
+def test_a_failing_trial_is_recorded_and_the_study_goes_on(dataset, tmp_path, fits):
+    tune(dataset, config(trials=8, fitter="tests.tuning.fakes:FailsOnLMax3"), tmp_path / "run", final=False)
     trials = pd.read_csv(tmp_path / "run" / "trials.csv")
     assert len(trials) == 8
     failed = trials[trials["state"] == "FAIL"]
@@ -113,19 +102,10 @@ def test_a_failing_trial_is_recorded_and_the_study_goes_on(dataset, tmp_path, mo
     assert (trials.loc[trials["l_max"] != 3, "state"] == "COMPLETE").all()
 
 
-def _ok_diag(rhat=1.0, ess=1000.0):
-    from bayestune.tuning.gate import Diagnostics
-
-    return Diagnostics(divergence_rate=0.0, max_rhat=rhat, min_ess_bulk=ess, min_ess_tail=ess,
-                       n_draws=120, n_chains=2, worst_rhat_var="adstock_alpha[tv]", worst_ess_var="saturation_lam[tv]")
-
-
-def test_a_trial_failing_the_gate_is_pruned_with_its_reason(dataset, tmp_path, monkeypatch):
-    _fake_fit_and_predict(monkeypatch, fail_when=lambda c: False)
-    monkeypatch.setattr(trial_module, "diagnose", lambda idata, names: _ok_diag(rhat=1.4))
+def test_a_trial_failing_the_gate_is_pruned_with_its_reason(dataset, tmp_path, fits):
     strict = json.loads(json.dumps(TINY["gate"])) | {"max_rhat": 1.1}
     with pytest.raises(BayestuneError, match="no trial completed"):
-        tune(dataset, config(trials=2, gate=strict), tmp_path / "run", final=False)
+        tune(dataset, config(trials=2, gate=strict, fitter="tests.tuning.fakes:Rhat14"), tmp_path / "run", final=False)
     trials = pd.read_csv(tmp_path / "run" / "trials.csv")
     assert list(trials["state"]) == ["PRUNED", "PRUNED"]
     assert (trials["pruned_reason"] == "convergence gate: fold 0: R-hat 1.40 > 1.10 (adstock_alpha[tv])").all()
@@ -198,27 +178,12 @@ def test_a_killed_study_resumes_without_repeating_trials(dataset, tmp_path):
     assert after["interrupted"].sum() == len(after) - 3
 
 
-def test_fits_are_released_after_each_trial(dataset, tmp_path, monkeypatch):
+def test_fits_are_released_after_each_trial(dataset, tmp_path, fits):
     """Memory must not grow with trials: no fitted model outlives its fold."""
-    import weakref
-
-    _fake_fit_and_predict(monkeypatch, fail_when=lambda c: False)
-    monkeypatch.setattr(trial_module, "diagnose", lambda idata, names: _ok_diag())
-    fake_fit = trial_module.fit
-    alive: list[weakref.ref] = []
-    leaked: list[int] = []
-
-    def tracking_fit(*args, **kwargs):
-        leaked.append(sum(ref() is not None for ref in alive))
-        mmm, timings = fake_fit(*args, **kwargs)
-        alive.append(weakref.ref(mmm))
-        return mmm, timings
-
-    monkeypatch.setattr(trial_module, "fit", tracking_fit)
-    tune(dataset, config(trials=5), tmp_path / "run", final=False)
+    tune(dataset, config(trials=5, fitter=FAKE), tmp_path / "run", final=False)
     # 5 trials and the oracle trial, 2 folds each; none alive at the next fit
-    assert len(leaked) == 12 and leaked == [0] * 12
-    assert all(ref() is None for ref in alive)
+    assert len(fits) == 12 and fakes.ALIVE_AT_FIT == [0] * 12
+    assert all(ref() is None for _, ref in fits)
 
 
 class _Terminal:
@@ -240,15 +205,13 @@ class _Terminal:
 
 @pytest.mark.parametrize("quiet, ci, shown", [(False, None, True), (True, None, False), (False, "true", False)])
 def test_progress_bar_on_a_terminal_with_the_current_best(dataset, tmp_path, monkeypatch, quiet, ci, shown):
-    _fake_fit_and_predict(monkeypatch, fail_when=lambda c: False)
-    monkeypatch.setattr(trial_module, "diagnose", lambda idata, names: _ok_diag())
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     if ci is None:
         monkeypatch.delenv("CI", raising=False)
     else:
         monkeypatch.setenv("CI", ci)
-    tune(dataset, config(trials=3, quiet=quiet), tmp_path / "run", final=False)
+    tune(dataset, config(trials=3, quiet=quiet, fitter=FAKE), tmp_path / "run", final=False)
     if shown:
         assert "3/3" in terminal.text and "best CRPS" in terminal.text
     else:
@@ -272,12 +235,10 @@ def test_parallel_workers_share_one_journal_storage(dataset, tmp_path):
     assert len(pd.read_csv(run / "trials.csv")) == len(trials)
 
 
-def test_the_oracle_scores_the_true_structure_outside_the_study(dataset, tmp_path, monkeypatch):
-    _fake_fit_and_predict(monkeypatch, fail_when=lambda c: False)
-    monkeypatch.setattr(trial_module, "diagnose", lambda idata, names: _ok_diag(rhat=1.5))
+def test_the_oracle_scores_the_true_structure_outside_the_study(dataset, tmp_path, fits):
     lenient = json.loads(json.dumps(TINY["gate"]))
     run = tmp_path / "run"
-    tune(dataset, config(trials=2, gate=lenient), run, final=False)
+    tune(dataset, config(trials=2, gate=lenient, fitter="tests.tuning.fakes:Rhat15"), run, final=False)
     oracle = json.loads((run / "oracle.json").read_text())
     truth = dataset.truth["structure"]
     assert oracle["candidate"] == {k: truth[k] for k in ("yearly_seasonality", "l_max", "adstock", "saturation")}
@@ -290,37 +251,33 @@ def test_the_oracle_scores_the_true_structure_outside_the_study(dataset, tmp_pat
     strict = lenient | {"max_rhat": 1.1}
     run2 = tmp_path / "run2"
     with pytest.raises(BayestuneError, match="no trial completed"):
-        tune(dataset, config(trials=1, gate=strict), run2, final=False)
+        tune(dataset, config(trials=1, gate=strict, fitter="tests.tuning.fakes:Rhat15"), run2, final=False)
     oracle = json.loads((run2 / "oracle.json").read_text())
     assert oracle["state"] == "COMPLETE" and oracle["gate_failures"][0].startswith("fold 0: R-hat 1.50 > 1.10")
 
 
-def test_no_oracle_without_truth_or_when_turned_off(dataset, tmp_path, monkeypatch):
+def test_no_oracle_without_truth_or_when_turned_off(dataset, tmp_path, fits):
     import dataclasses
 
-    _fake_fit_and_predict(monkeypatch, fail_when=lambda c: False)
-    monkeypatch.setattr(trial_module, "diagnose", lambda idata, names: _ok_diag())
     own = dataclasses.replace(dataset, truth=None)
-    tune(own, config(trials=1), tmp_path / "own", final=False)
+    tune(own, config(trials=1, fitter=FAKE), tmp_path / "own", final=False)
     assert not (tmp_path / "own" / "oracle.json").exists()
-    tune(dataset, config(trials=1, oracle=False), tmp_path / "off", final=False)
+    tune(dataset, config(trials=1, oracle=False, fitter=FAKE), tmp_path / "off", final=False)
     assert not (tmp_path / "off" / "oracle.json").exists()
 
 
-def test_the_selection_rule_chooses_the_best_trial_and_can_change_on_resume(dataset, tmp_path, monkeypatch):
+def test_the_selection_rule_chooses_the_best_trial_and_can_change_on_resume(dataset, tmp_path, fits):
     from bayestune.tuning.selection import scored_trials, select, simplicity
 
-    _fake_fit_and_predict(monkeypatch, fail_when=lambda c: False)
-    monkeypatch.setattr(trial_module, "diagnose", lambda idata, names: _ok_diag())
     run = tmp_path / "run"
-    tune(dataset, config(trials=6, oracle=False), run, final=False)
+    tune(dataset, config(trials=6, oracle=False, fitter=FAKE), run, final=False)
     trials = pd.read_csv(run / "trials.csv")
     done = trials[trials["state"] == "COMPLETE"]
     lowest = json.loads((run / "best.json").read_text())
     assert lowest["trial"] == int(done.loc[done["value"].idxmin(), "number"])
     assert lowest["selection_rule"]["rule"] == "lowest"
 
-    result = tune(dataset, config(trials=6, oracle=False, selection="one-se"), run, final=False)
+    result = tune(dataset, config(trials=6, oracle=False, selection="one-se", fitter=FAKE), run, final=False)
     best = json.loads((run / "best.json").read_text())
     assert best["selection_rule"]["rule"] == "one-se" and best["selection_rule"]["lowest_trial"] == lowest["trial"]
     expected = select(scored_trials(trials), "one-se")
@@ -332,28 +289,20 @@ def test_the_selection_rule_chooses_the_best_trial_and_can_change_on_resume(data
                                      for k in ("yearly_seasonality", "l_max", "adstock", "saturation")}
 
 
-def test_replicate_refits_average_the_top_candidates_and_resume(dataset, tmp_path, monkeypatch, capsys):
+def test_replicate_refits_average_the_top_candidates_and_resume(dataset, tmp_path, fits, capsys):
     from bayestune.tuning.replicates import top_trials
-    from bayestune.tuning.study import open_study, storage_url
+    from bayestune.tuning.storage import open_study, storage_url
 
-    _fake_fit_and_predict(monkeypatch, fail_when=lambda c: False)
-    monkeypatch.setattr(trial_module, "diagnose", lambda idata, names: _ok_diag())
-    seeds = []
-    fake_fit = trial_module.fit
-
-    def counting_fit(candidate, columns, data, settings, seed):
-        seeds.append(seed)
-        return fake_fit(candidate, columns, data, settings, seed)
-
-    monkeypatch.setattr(trial_module, "fit", counting_fit)
     run = tmp_path / "run"
     folds = TINY["folds"]
-    result = tune(dataset, config(trials=6, oracle=False, replicates=2, replicate_top=3), run, final=False)
+    result = tune(dataset, config(trials=6, oracle=False, replicates=2, replicate_top=3, fitter=FAKE), run,
+                  final=False)
+    seeds = [seed for seed, _ in fits]
     assert len(seeds) == (6 + 3 * 2) * folds
     assert len(set(seeds)) == len(seeds), "every fit has its own seed"
     reps = json.loads((run / "replicates.json").read_text())
     trials = pd.read_csv(run / "trials.csv").set_index("number")
-    study = open_study(storage_url(run, config()), 3, config())
+    study = open_study(storage_url(run, config(fitter=FAKE)), 3, config(fitter=FAKE))
     top = [t.number for t in top_trials(study, 3)]
     assert reps["top"] == top and len(reps["fits"]) == 6
     assert sorted({f["trial"] for f in reps["fits"]}) == sorted(top)
@@ -370,19 +319,19 @@ def test_replicate_refits_average_the_top_candidates_and_resume(dataset, tmp_pat
     assert len(summary["per_trial"][str(top[0])]["values"]) == 3 and summary["mcmc_sd_median"] > 0
     assert "averaged over replicate refits" in best["selection"]
 
-    seeds.clear()
-    tune(dataset, config(trials=6, oracle=False, replicates=2, replicate_top=3), run, final=False)
-    assert seeds == [], "a resumed run reuses its replicate refits"
-    tune(dataset, config(trials=6, oracle=False, replicates=3, replicate_top=3), run, final=False)
-    assert len(seeds) == 3 * folds, "one more replicate of each top candidate"
-    tune(dataset, config(trials=6, oracle=False), run, final=False)
+    fits.clear()
+    tune(dataset, config(trials=6, oracle=False, replicates=2, replicate_top=3, fitter=FAKE), run, final=False)
+    assert fits == [], "a resumed run reuses its replicate refits"
+    tune(dataset, config(trials=6, oracle=False, replicates=3, replicate_top=3, fitter=FAKE), run, final=False)
+    assert len(fits) == 3 * folds, "one more replicate of each top candidate"
+    tune(dataset, config(trials=6, oracle=False, fitter=FAKE), run, final=False)
     assert "replicates" not in json.loads((run / "best.json").read_text())["selection_rule"]
 
     from bayestune.cli import main
 
-    seeds.clear()
+    fits.clear()
     capsys.readouterr()
     assert main(["tune", "--data", str(dataset.path), "--out", str(run), "--config", str(run / "config.toml"),
                  "--replicates", "3", "--no-final"]) == 0
-    assert seeds == []
+    assert fits == []
     assert "Replicate refits: 9 more trial(s), 3 candidate(s) x 3 seed(s), in " in capsys.readouterr().out

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bayestune.errors import BayestuneError, from_validation_error
 
@@ -62,9 +62,20 @@ class FinalConfig(_Config):
 
 
 class PrunerConfig(_Config):
-    kind: Literal["median", "none"] = "median"
+    """The pruner (:mod:`bayestune.tuning.pruner`): a name or import path and its keyword arguments."""
+
+    name: str = Field("median", validation_alias=AliasChoices("name", "kind"))
+    """``median``, ``none``, an Optuna pruner class or a plug-in (``kind`` is the older key)."""
+    kwargs: dict[str, Any] = Field(default_factory=dict)
     n_startup_trials: int = Field(5, ge=0)
     n_warmup_steps: int = Field(0, ge=0)
+
+
+class OptunaSamplerConfig(_Config):
+    """The Optuna sampler (:mod:`bayestune.tuning.optuna_sampler`) and its keyword arguments."""
+
+    name: str = "TPESampler"
+    kwargs: dict[str, Any] = Field(default_factory=dict)
 
 
 class TuningConfig(_Config):
@@ -83,8 +94,13 @@ class TuningConfig(_Config):
     workers: int = Field(1, gt=0)
     quiet: bool = False
     oracle: bool = True
-    selection: Literal["lowest", "one-se"] = "lowest"
-    """How the study chooses among completed trials (:mod:`bayestune.tuning.selection`)."""
+    selection: str = "lowest"
+    """How the study chooses among completed trials: a rule's name or import path
+    (:mod:`bayestune.tuning.selection`)."""
+    score: str = "crps"
+    """The per-week score that ranks the search's trials (:mod:`bayestune.scores`)."""
+    fitter: str = "pymc-marketing"
+    """What builds, fits, predicts and diagnoses a structure (:mod:`bayestune.tuning.fitters`)."""
     replicates: int = Field(0, ge=0)
     """Refit the top ``replicate_top`` structures this many more times each and choose on the
     averaged CRPS (:mod:`bayestune.tuning.replicates`); 0: no replicate refits."""
@@ -94,6 +110,43 @@ class TuningConfig(_Config):
     gate: GateConfig = GateConfig()
     final: FinalConfig = FinalConfig()
     pruner: PrunerConfig = PrunerConfig()
+    optuna_sampler: OptunaSamplerConfig = OptunaSamplerConfig()
+
+    @field_validator("optuna_sampler", mode="before")
+    @classmethod
+    def _sampler_by_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _plugins(self) -> TuningConfig:
+        """Resolve and check every plug-in named, so a bad one fails before anything runs.
+
+        Built-in names are only looked up (their modules load when first used).
+        """
+        from bayestune.scores import BUILTINS as SCORES
+        from bayestune.scores import resolve_score
+        from bayestune.tuning.fitters import BUILTINS as FITTERS
+        from bayestune.tuning.fitters import resolve_fitter
+        from bayestune.tuning.optuna_sampler import DEFAULT as DEFAULT_SAMPLER
+        from bayestune.tuning.optuna_sampler import make_sampler
+        from bayestune.tuning.pruner import make_pruner
+        from bayestune.tuning.selection import resolve_rule
+
+        try:
+            resolve_rule(self.selection, "selection")
+            if self.score not in SCORES:
+                resolve_score(self.score, "score")
+            if self.fitter not in FITTERS:
+                resolve_fitter(self.fitter, "fitter")
+            s = self.optuna_sampler
+            if s.name != DEFAULT_SAMPLER or s.kwargs:
+                make_sampler(s.name, s.kwargs, self.space, self.seed, "optuna_sampler")
+            p = self.pruner
+            if p.name not in ("median", "none") or p.kwargs:
+                make_pruner(p.name, p.kwargs, p.n_startup_trials, p.n_warmup_steps, "pruner")
+        except BayestuneError as exc:
+            raise ValueError(exc.what) from None
+        return self
 
     @property
     def n_folds(self) -> int:

@@ -4,6 +4,9 @@
 test window, which neither the search nor this fit ever saw; both the fitted weeks and the
 test weeks are scored. (b) It is refitted on all weeks and checked against the strict gate;
 a failure is reported, never hidden. Both fits are saved for the evaluation layer.
+
+The fits go through the configured fitter (:mod:`bayestune.tuning.fitters`); the train/test
+pair is scored by the CRPS whatever score ranked the search, so the report stays in CRPS.
 """
 
 from __future__ import annotations
@@ -13,20 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pymc as pm
 
 from bayestune.evaluation.metrics import crps_ensemble
 from bayestune.simulator.dataset import Dataset
 from bayestune.tuning.config import TuningConfig
+from bayestune.tuning.fitters import Fitter, resolve_fitter
 from bayestune.tuning.folds import final_split
-from bayestune.tuning.gate import GateThresholds, check, diagnose
-from bayestune.tuning.model import Candidate, FitSettings, fit, free_parameter_names, predict, quiet_sampling, release
+from bayestune.tuning.gate import GateThresholds, check
+from bayestune.tuning.model import Candidate, FitSettings
 from bayestune.tuning.trial import FINAL_STAGE, fold_seed
 
 TRAIN_FIT = "fits/train.nc"
 FULL_FIT = "fits/full.nc"
 TRAIN_TEST_DRAWS = "predictions/final_train_test.npz"
-PRIOR_DRAWS = 1000
 
 
 @dataclass(frozen=True)
@@ -63,15 +65,10 @@ class FinalResult:
         }
 
 
-def _fit_record(mmm, timings, thresholds: GateThresholds, path: Path, seed: int) -> dict[str, Any]:
-    names = free_parameter_names(mmm)
-    diag = diagnose(mmm.idata, names)
+def _fit_record(fitter: Fitter, mmm, timings, thresholds: GateThresholds, path: Path, seed: int) -> dict[str, Any]:
+    diag = fitter.diagnose(mmm)
     passed, reasons = check(diag, thresholds)
-    # the prior of the free parameters goes into the saved fit: posterior contraction needs it
-    with quiet_sampling():
-        prior = pm.sample_prior_predictive(draws=PRIOR_DRAWS, model=mmm.model, var_names=names, random_seed=seed)
-    mmm.idata["prior"] = prior["prior"]
-    mmm.save(str(path))
+    fitter.save(mmm, path, seed)
     return {
         "path": str(path.name if path.parent.name != "fits" else f"fits/{path.name}"),
         "seed": seed,
@@ -90,12 +87,13 @@ def run_final(candidate: Candidate, dataset: Dataset, config: TuningConfig, run:
     split = final_split(dataset.weeks, f.test_weeks)
     data, cols = dataset.data, dataset.columns
     y = data[cols.target].to_numpy()
+    fitter = resolve_fitter(config.fitter)
 
     seed = fold_seed(config.seed, FINAL_STAGE, 0)
     train = data.iloc[: split.train_end]
-    mmm, timings = fit(candidate, cols, train, settings, seed)
-    in_sample, t_in = predict(mmm, cols, train, seed=seed, out_of_sample=False)
-    held_out, t_out = predict(mmm, cols, data.iloc[split.train_end :], seed=seed, out_of_sample=True)
+    mmm, timings = fitter.fit(candidate, cols, train, settings, seed)
+    in_sample, t_in = fitter.predict(mmm, cols, train, seed=seed, out_of_sample=False)
+    held_out, t_out = fitter.predict(mmm, cols, data.iloc[split.train_end :], seed=seed, out_of_sample=True)
     timings.predict = t_in + t_out
     train_weekly = crps_ensemble(y[: split.train_end], in_sample)
     test_weekly = crps_ensemble(y[split.train_end :], held_out)
@@ -103,15 +101,15 @@ def run_final(candidate: Candidate, dataset: Dataset, config: TuningConfig, run:
         run / TRAIN_TEST_DRAWS, draws_fit=in_sample, observed_fit=y[: split.train_end],
         draws_test=held_out, observed_test=y[split.train_end :],
     )
-    train_record = _fit_record(mmm, timings, thresholds, run / TRAIN_FIT, seed)
+    train_record = _fit_record(fitter, mmm, timings, thresholds, run / TRAIN_FIT, seed)
     del mmm
-    release()
+    fitter.release()
 
     seed_full = fold_seed(config.seed, FINAL_STAGE, 1)
-    mmm, timings = fit(candidate, cols, data, settings, seed_full)
-    full_record = _fit_record(mmm, timings, thresholds, run / FULL_FIT, seed_full)
+    mmm, timings = fitter.fit(candidate, cols, data, settings, seed_full)
+    full_record = _fit_record(fitter, mmm, timings, thresholds, run / FULL_FIT, seed_full)
     del mmm
-    release()
+    fitter.release()
     return FinalResult(
         float(train_weekly.mean()), float(test_weekly.mean()), (0, split.train_end), (split.train_end, split.test_end),
         train_weekly.tolist(), test_weekly.tolist(), train_record, full_record,

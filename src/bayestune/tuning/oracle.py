@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bayestune.fileio import write_atomic
+from bayestune.scores import score_units
 from bayestune.simulator.dataset import Dataset
+from bayestune.tuning.context import SearchContext
 from bayestune.tuning.model import true_candidate
 from bayestune.tuning.trial import TrialRecord, run_trial
-
-if TYPE_CHECKING:
-    from bayestune.tuning.study import SearchContext
 
 ORACLE_FILE = "oracle.json"
 ORACLE_TRIAL = 2**31 - 2
@@ -47,11 +46,11 @@ def run_oracle(ctx: SearchContext) -> dict[str, Any] | None:
         payload["value"] = run_trial(
             candidate, dataset, ctx.folds, ctx.settings, ctx.thresholds, seed=ctx.config.seed,
             trial_number=ORACLE_TRIAL, record=record, predictions_dir=Path(ctx.run) / "predictions",
-            prefix="oracle", enforce_gate=False,
+            prefix="oracle", enforce_gate=False, fitter=ctx.config.fitter, score=ctx.config.score,
         )
     except Exception as exc:  # noqa: BLE001 - recorded like a failed trial, never raised
         payload |= {"state": "FAIL", "error": f"{exc.__class__.__name__}: {exc}"[:2000]}
     payload |= record.attrs()
-    payload["crps_units"] = "target units, mean per held-out week over folds (fair estimator)"
+    payload["crps_units"] = score_units(ctx.config.score)
     write_atomic(path, json.dumps(payload, indent=2) + "\n")
     return payload

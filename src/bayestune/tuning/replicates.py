@@ -85,6 +85,7 @@ def run_replicates(ctx, study: optuna.Study, k: int, n: int, say=None) -> dict[s
                 record.candidate, ctx.dataset, ctx.folds, ctx.settings, ctx.thresholds,
                 seed=replicate_seed(ctx.config.seed, r), trial_number=t.number, record=record,
                 predictions_dir=ctx.run / "predictions", prefix=f"trial{t.number:04d}_rep{r}", enforce_gate=False,
+                fitter=ctx.config.fitter, score=ctx.config.score,
             )
             fits.append({"trial": t.number, "replicate": r, "seed": ctx.config.seed, "value": value,
                          "week_crps": record.week_crps, "fold_seeds": record.seeds,

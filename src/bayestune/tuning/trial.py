@@ -1,7 +1,7 @@
 """Run one trial: fit each fold, gate it, predict the held-out weeks, score them.
 
 This module runs a trial and classifies how it ended; recording it (Optuna storage,
-``trials.csv``) is :mod:`bayestune.tuning.study`'s job, as Optuna keeps ``_optimize`` and
+``trials.csv``) is :mod:`bayestune.tuning.objective` and :mod:`bayestune.tuning.records`'s job, as Optuna keeps ``_optimize`` and
 ``_tell`` apart.
 """
 
@@ -14,11 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from bayestune.evaluation.metrics import crps_ensemble
+from bayestune.scores import DEFAULT as DEFAULT_SCORE
+from bayestune.scores import per_week
 from bayestune.simulator.dataset import Dataset
+from bayestune.tuning.fitters import DEFAULT as DEFAULT_FITTER
+from bayestune.tuning.fitters import Fitter, resolve_fitter
 from bayestune.tuning.folds import Fold
-from bayestune.tuning.gate import GateThresholds, check, diagnose
-from bayestune.tuning.model import Candidate, FitSettings, Timings, fit, free_parameter_names, predict, release
+from bayestune.tuning.gate import GateThresholds, check
+from bayestune.tuning.model import Candidate, FitSettings, Timings
 
 
 class GateFailed(Exception):
@@ -89,8 +92,10 @@ def run_trial(
     predictions_dir: Path | None = None,
     prefix: str | None = None,
     enforce_gate: bool = True,
+    fitter: Fitter | str = DEFAULT_FITTER,
+    score: str = DEFAULT_SCORE,
 ) -> float:
-    """Score ``candidate`` by rolling-origin CRPS; fill ``record`` as it goes.
+    """Score ``candidate`` on the folds (``score``, by default the CRPS); fill ``record`` as it goes.
 
     Parameters
     ----------
@@ -104,6 +109,9 @@ def run_trial(
     enforce_gate
         With ``False`` a fit that fails the gate is still scored and its failure only
         recorded (``record.gate_failures``): the oracle trial is a reference, not a contender.
+    fitter, score
+        The fitter (an object or its name, :mod:`bayestune.tuning.fitters`) and the name of
+        the per-week score (:mod:`bayestune.scores`).
 
     Raises
     ------
@@ -113,12 +121,13 @@ def run_trial(
         ``report`` asked to stop.
     """
     data, columns = dataset.data, dataset.columns
+    fitter = resolve_fitter(fitter) if isinstance(fitter, str) else fitter
     for fold in folds:
         s = fold_seed(seed, trial_number, fold.index)
         record.seeds.append(s)
-        mmm, timings = fit(candidate, columns, data.iloc[: fold.train_end], settings, s)
+        mmm, timings = fitter.fit(candidate, columns, data.iloc[: fold.train_end], settings, s)
         try:
-            diag = diagnose(mmm.idata, free_parameter_names(mmm))
+            diag = fitter.diagnose(mmm)
             record.diagnostics.append(diag.to_dict())
             passed, reasons = check(diag, thresholds)
             if not passed:
@@ -126,20 +135,20 @@ def run_trial(
                     record.timings.add(timings)
                     raise GateFailed(fold.index, reasons)
                 record.gate_failures.append(f"fold {fold.index}: " + "; ".join(reasons))
-            draws, timings.predict = predict(
+            draws, timings.predict = fitter.predict(
                 mmm, columns, data.iloc[fold.train_end : fold.test_end], seed=s, out_of_sample=True
             )
             record.timings.add(timings)
         finally:
             del mmm
-            release()
+            fitter.release()
         observed = data[columns.target].to_numpy()[fold.train_end : fold.test_end]
         if predictions_dir is not None:
             np.savez_compressed(
                 predictions_dir / f"{prefix or f'trial{trial_number:04d}'}_fold{fold.index}.npz",
                 draws=draws, observed=observed,
             )
-        weekly = crps_ensemble(observed, draws)
+        weekly = per_week(score, observed, draws)
         if not np.all(np.isfinite(weekly)):
             raise FloatingPointError(f"fold {fold.index}: the predictive draws are not finite")
         record.week_crps.append(weekly.tolist())

@@ -1,0 +1,1 @@
+"""An example bayestune plug-in package: a selection rule and a score."""

@@ -1,0 +1,143 @@
+"""Replay: re-choose on a suite's stored searches with other selection rules, without any fit.
+
+Every finished cell of a suite run keeps its search (``run/trials.csv``, and
+``run/replicates.json`` with replicate refits), the true structure scored on the same folds
+(``run/oracle.json``) and the truth (``dataset/truth.json``). :func:`replay` applies each
+named rule (built-in, entry point or import path, :mod:`bayestune.tuning.selection`) to the
+same completed trials and scores each choice against the truth: exact Fourier order and
+``l_max``, their mean absolute errors, and the regret against the oracle trial with its
+paired SE. The trials are the same for every rule, so the comparison isolates the rule from
+the search's own noise. Where a cell holds replicate refits, each rule is also applied to
+the replicate-averaged scores of its top trials (``<rule>+replicates``); every variant is
+summarised over the cells that have all of them.
+
+Kernel L1 and recovery need a fit of the chosen structure and are not computed here; a suite
+run with a methodology per rule gives them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bayestune.errors import BayestuneError
+
+DEFAULT_RULES = ("lowest", "one-se")
+
+
+def cell_choices(cell: Path, rules: Sequence[str] = DEFAULT_RULES) -> dict[str, Any] | None:
+    """What each rule chooses in one finished cell dir; ``None`` without a complete search."""
+    import pandas as pd
+
+    from bayestune.evaluation.selection import regret
+    from bayestune.tuning.replicates import averaged, load_replicates
+    from bayestune.tuning.selection import scored_trials, select
+
+    run = cell / "run"
+    try:
+        trials = pd.read_csv(run / "trials.csv")
+        oracle = json.loads((run / "oracle.json").read_text())
+        truth = json.loads((cell / "dataset" / "truth.json").read_text())["structure"]
+    except (OSError, ValueError):
+        return None
+    scored = scored_trials(trials)
+    out: dict[str, Any] = {"cell": str(cell.relative_to(cell.parents[3])), "trials": len(scored),
+                           "truth": {k: truth[k] for k in ("yearly_seasonality", "l_max")}}
+    variants = [(rule, rule, scored) for rule in rules]
+    reps = load_replicates(run)
+    if reps and reps.get("fits"):
+        top, _ = averaged(scored, reps)
+        variants += [(f"{rule}+replicates", rule, top) for rule in rules]
+    for name, rule, candidates in variants:
+        sel = select(candidates, rule)
+        if sel is None:
+            return None
+        p = sel.chosen.params
+        r = regret(sel.chosen.week_crps, oracle["week_crps"]) if oracle.get("state") == "COMPLETE" else None
+        out[name] = {"trial": sel.chosen.number, "yearly_seasonality": int(p["yearly_seasonality"]),
+                     "l_max": int(p["l_max"]),
+                     "exact_yearly_seasonality": int(p["yearly_seasonality"]) == truth["yearly_seasonality"],
+                     "exact_l_max": int(p["l_max"]) == truth["l_max"],
+                     "regret": r["regret"] if r else None, "regret_se": r["se"] if r else None,
+                     "within": sel.within}
+    return out
+
+
+def variants(rows: list[dict[str, Any]], rules: Sequence[str] = DEFAULT_RULES) -> list[str]:
+    """The variants present in ``rows``: each rule, then each rule on replicate-averaged scores."""
+    names = [*rules, *(f"{rule}+replicates" for rule in rules)]
+    return [n for n in names if any(n in r for r in rows)]
+
+
+def summarise(rows: list[dict[str, Any]], rules: Sequence[str] = DEFAULT_RULES) -> dict[str, Any]:
+    """Per variant over the cells that have every variant (the same searches for all)."""
+    names = variants(rows, rules)
+    rows = [r for r in rows if all(n in r for n in names)]
+    out = {}
+    for rule in names:
+        picks = [r[rule] for r in rows]
+        regrets = [p["regret"] for p in picks if p["regret"] is not None]
+        out[rule] = {"cells": len(picks),
+                     "exact_yearly_seasonality": sum(p["exact_yearly_seasonality"] for p in picks),
+                     "exact_l_max": sum(p["exact_l_max"] for p in picks),
+                     "mean_regret": sum(regrets) / len(regrets) if regrets else None,
+                     "mean_abs_fourier_error": sum(abs(p["yearly_seasonality"] - r["truth"]["yearly_seasonality"])
+                                                   for p, r in zip(picks, rows, strict=True)) / max(len(picks), 1),
+                     "mean_abs_l_max_error": sum(abs(p["l_max"] - r["truth"]["l_max"])
+                                                 for p, r in zip(picks, rows, strict=True)) / max(len(picks), 1)}
+    return out
+
+
+def to_markdown(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
+    """The summary table, then one row per cell with every variant's choice side by side."""
+    lines = ["| rule | cells | Fourier exact | l_max exact | mean abs. Fourier error | mean abs. l_max error | mean regret |",
+             "|---|---|---|---|---|---|---|"]
+    for rule, s in summary.items():
+        reg = "n/a" if s["mean_regret"] is None else f"{s['mean_regret']:+.1f}"
+        lines.append(f"| {rule} | {s['cells']} | {s['exact_yearly_seasonality']}/{s['cells']} | "
+                     f"{s['exact_l_max']}/{s['cells']} | {s['mean_abs_fourier_error']:.2f} | "
+                     f"{s['mean_abs_l_max_error']:.2f} | {reg} |")
+    names = list(summary)
+    lines += ["", "| cell | truth (Fourier, l_max) | " + " | ".join(f"{r} (Fourier, l_max; regret ± SE)" for r in names) + " |",
+              "|---|---|" + "---|" * len(names)]
+    for row in rows:
+        t = row["truth"]
+        picks = []
+        for rule in names:
+            if rule not in row:
+                picks.append("")
+                continue
+            p = row[rule]
+            reg = "n/a" if p["regret"] is None else f"{p['regret']:+.1f} ± {p['regret_se']:.1f}"
+            picks.append(f"{p['yearly_seasonality']}, {p['l_max']}; {reg}")
+        lines.append(f"| {row['cell']} | {t['yearly_seasonality']}, {t['l_max']} | " + " | ".join(picks) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def replay(results_dir: str | Path, rules: Sequence[str] = DEFAULT_RULES,
+           methodology: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Each rule on every finished cell of the suite run in ``results_dir`` (its ``--out``).
+
+    Returns the rows (one per cell) and the summary per variant. Raises
+    :class:`~bayestune.errors.BayestuneError` for a rule that does not resolve, and when no
+    cell has a search with an oracle trial.
+    """
+    from bayestune.tuning.selection import resolve_rule
+
+    rules = list(dict.fromkeys(rules))
+    for rule in rules:
+        resolve_rule(rule, "--selection")
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise BayestuneError("results dir not found", str(root))
+    if not (root / "cells").is_dir():
+        raise BayestuneError("no cells/ here: replay needs the --out dir of a suite run, which keeps every "
+                             "cell's search (a results.json alone keeps only the choices)", str(root))
+    cells = sorted(p.parent for p in root.glob(f"cells/*/*/{methodology or '*'}/cell.json"))
+    rows = [r for r in (cell_choices(c, rules) for c in cells) if r is not None]
+    if not rows:
+        where = f"{root}/cells" + (f" (methodology {methodology!r})" if methodology else "")
+        raise BayestuneError("no finished cell with a stored search and an oracle trial", where)
+    return rows, summarise(rows, rules)

@@ -1,0 +1,52 @@
+"""The pruner seam: which Optuna pruner may stop a trial after a fold.
+
+``[pruner] name = "median"`` (the default; ``kind`` is the older spelling of ``name``) with
+``n_startup_trials`` and ``n_warmup_steps``; ``name = "none"`` never prunes. Any
+:class:`optuna.pruners.BasePruner` subclass may be named instead, with ``kwargs``: a class of
+:mod:`optuna.pruners` by its name (``PercentilePruner``, ``HyperbandPruner``,
+``SuccessiveHalvingPruner``, ``ThresholdPruner``, ``WilcoxonPruner``, ...), an entry point of
+group ``bayestune.pruner`` or an import path ``package.module:Class``. ``n_startup_trials``
+and ``n_warmup_steps`` are passed to a class that takes them unless ``kwargs`` sets them.
+A trial reports its running mean score after each fold (step = the fold's index).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from bayestune.errors import BayestuneError
+from bayestune.plugins import resolve
+
+DEFAULT = "median"
+CLASSES = ("MedianPruner", "NopPruner", "PercentilePruner", "HyperbandPruner", "SuccessiveHalvingPruner",
+           "ThresholdPruner", "WilcoxonPruner", "PatientPruner")
+BUILTINS: dict[str, str] = {c: f"optuna.pruners:{c}" for c in CLASSES} | {
+    "median": "optuna.pruners:MedianPruner", "none": "optuna.pruners:NopPruner",
+    "percentile": "optuna.pruners:PercentilePruner", "hyperband": "optuna.pruners:HyperbandPruner",
+    "successive-halving": "optuna.pruners:SuccessiveHalvingPruner", "threshold": "optuna.pruners:ThresholdPruner",
+    "wilcoxon": "optuna.pruners:WilcoxonPruner"}
+
+
+def _check(cls: Any) -> str | None:
+    import optuna
+
+    if not (isinstance(cls, type) and issubclass(cls, optuna.pruners.BasePruner)):
+        return "is not an Optuna pruner class (a subclass of optuna.pruners.BasePruner)"
+    return None
+
+
+def make_pruner(name: str, kwargs: dict[str, Any], n_startup_trials: int, n_warmup_steps: int,
+                where: str = "pruner") -> Any:
+    """The Optuna pruner ``name`` with ``kwargs`` (see the module doc)."""
+    cls = resolve("pruner", name, BUILTINS, _check, where)
+    args = dict(kwargs)
+    params = inspect.signature(cls).parameters
+    for key, value in (("n_startup_trials", n_startup_trials), ("n_warmup_steps", n_warmup_steps)):
+        if key in params and key not in args:
+            args[key] = value
+    try:
+        return cls(**args)
+    except Exception as exc:  # noqa: BLE001 - wrong keyword arguments are the user's to fix
+        shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        raise BayestuneError(f"pruner: {name}({shown}) failed: {exc.__class__.__name__}: {exc}", where) from None
