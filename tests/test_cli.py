@@ -42,3 +42,34 @@ def test_no_command_prints_help_and_fails(capsys):
     assert "simulate" in capsys.readouterr().out
 
 
+
+
+@pytest.mark.parametrize(("argv", "help_of"), [
+    (["tune", "--data", "d", "--out", "r", "--trails", "3"], "bayestune tune --help"),
+    (["simulate", "--presett", "quickstart"], "bayestune simulate --help"),
+    (["bench", "compare", "a", "b", "--noise", "2", "--bogus"], "bayestune bench compare --help"),
+    (["bench", "--suite", "quick", "--bogus"], "bayestune bench --help"),
+])
+def test_a_misspelt_flag_names_its_subcommands_help(capsys, argv, help_of):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("bayestune: error: unrecognized arguments: ")
+    assert f"see '{help_of}'" in err
+
+
+def test_a_misspelt_flag_suggests_the_near_one(capsys):
+    assert main(["tune", "--data", "d", "--out", "r", "--trails", "3"]) == 2
+    assert "did you mean --trials?" in capsys.readouterr().err
+
+
+def test_an_unknown_top_level_flag_names_the_top_level_help(capsys):
+    assert main(["--bogus", "simulate", "--list"]) == 2
+    assert "see 'bayestune --help'" in capsys.readouterr().err
+
+
+def test_a_misspelt_flag_is_named_before_the_options_it_left_missing(capsys):
+    assert main(["tune", "--trails", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: --trails" in err and "did you mean --trials?" in err
+    assert "see 'bayestune tune --help'" in err
