@@ -10,7 +10,7 @@ numpyro, 300 tuning steps + 300 draws on 2 chains, in this process.
 
 Arm A (bayestune)
     :func:`bayestune.tuning.trial.run_trial`, as the study calls it (the fold, settings,
-    gate thresholds and seeds of a :class:`~bayestune.tuning.study.SearchContext`, the
+    gate thresholds and seeds of a :class:`~bayestune.tuning.context.SearchContext`, the
     predictions saved under the run dir's ``predictions/``): build, fit, convergence
     diagnostics and gate, posterior predictive of the held-out weeks, ``.npz`` file, fair
     CRPS, then :func:`~bayestune.tuning.model.release`. ``enforce_gate=False`` (as the
@@ -76,7 +76,8 @@ from bayestune.simulator import read_dataset, simulate, write_dataset
 from bayestune.tuning import trial as trial_module
 from bayestune.tuning.config import TuningConfig
 from bayestune.tuning.model import true_candidate
-from bayestune.tuning.study import PREDICTIONS_DIR, SearchContext, make_folds
+from bayestune.rundir import PREDICTIONS_DIR
+from bayestune.tuning.context import SearchContext, make_folds
 from bayestune.tuning.trial import TrialRecord, fold_seed, run_trial
 
 ROUNDS = 5

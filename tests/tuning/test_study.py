@@ -334,7 +334,7 @@ def test_the_selection_rule_chooses_the_best_trial_and_can_change_on_resume(data
 
 def test_replicate_refits_average_the_top_candidates_and_resume(dataset, tmp_path, monkeypatch, capsys):
     from bayestune.tuning.replicates import top_trials
-    from bayestune.tuning.study import open_study, storage_url
+    from bayestune.tuning.storage import open_study, storage_url
 
     _fake_fit_and_predict(monkeypatch, fail_when=lambda c: False)
     monkeypatch.setattr(trial_module, "diagnose", lambda idata, names: _ok_diag())

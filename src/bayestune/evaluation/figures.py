@@ -11,7 +11,7 @@ layout, units in every axis label ("(target units)" unless told otherwise), smal
 over each panel. CRPS is the cross-validated CRPS of :mod:`bayestune.tuning`, in the
 target's units; lower is better.
 
-Trials frames have the columns of :func:`bayestune.tuning.study.trials_frame`: ``number``,
+Trials frames have the columns of :func:`bayestune.tuning.records.trials_frame`: ``number``,
 ``state`` (``COMPLETE``, ``PRUNED``, ``FAIL``, ...), ``value`` (NaN unless ``COMPLETE``)
 and one column per hyperparameter. Missing values, no complete trial, a single trial and
 no truth are all drawn (with a note where there is nothing to show), never an error.

@@ -20,8 +20,10 @@ from bayestune.tuning.failures import why_none_completed
 from bayestune.tuning.final import run_final
 from bayestune.tuning.model import Candidate
 from bayestune.fileio import write_atomic
+from bayestune.rundir import BEST_FILE, TRIALS_FILE
 from bayestune.tuning.replicates import load_replicates
-from bayestune.tuning.study import BEST_FILE, TRIALS_FILE, choose, search
+from bayestune.tuning.records import choose
+from bayestune.tuning.search import search
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bayestune.fileio import write_atomic
 from bayestune.simulator.dataset import Dataset
+from bayestune.tuning.context import SearchContext
 from bayestune.tuning.model import true_candidate
 from bayestune.tuning.trial import TrialRecord, run_trial
-
-if TYPE_CHECKING:
-    from bayestune.tuning.study import SearchContext
 
 ORACLE_FILE = "oracle.json"
 ORACLE_TRIAL = 2**31 - 2

@@ -1,7 +1,7 @@
 """Run one trial: fit each fold, gate it, predict the held-out weeks, score them.
 
 This module runs a trial and classifies how it ended; recording it (Optuna storage,
-``trials.csv``) is :mod:`bayestune.tuning.study`'s job, as Optuna keeps ``_optimize`` and
+``trials.csv``) is :mod:`bayestune.tuning.objective` and :mod:`bayestune.tuning.records`'s job, as Optuna keeps ``_optimize`` and
 ``_tell`` apart.
 """
 

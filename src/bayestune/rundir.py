@@ -1,0 +1,20 @@
+"""The run dir's file names: what tuning writes and evaluation reads.
+
+A run dir holds ``config.toml`` (resolved), the storage (``study.db``, SQLite, which
+optuna-dashboard opens; ``study.journal`` with several workers), ``trials.csv``,
+``best.json``, ``environment.json``, ``dataset.json``, ``priors.json``, ``predictions/``
+and, after the final stage, ``fits/``.
+"""
+
+from __future__ import annotations
+
+CONFIG_FILE = "config.toml"
+TRIALS_FILE = "trials.csv"
+BEST_FILE = "best.json"
+ENV_FILE = "environment.json"
+DATASET_FILE = "dataset.json"
+PRIORS_FILE = "priors.json"
+PREDICTIONS_DIR = "predictions"
+FITS_DIR = "fits"
+SQLITE_FILE = "study.db"
+JOURNAL_FILE = "study.journal"

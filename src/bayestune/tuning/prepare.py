@@ -1,0 +1,56 @@
+"""Creating or checking a run dir before a search: resolved config, environment, dataset, priors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bayestune.errors import BayestuneError
+from bayestune.fileio import write_atomic
+from bayestune.rundir import CONFIG_FILE, DATASET_FILE, ENV_FILE, FITS_DIR, PREDICTIONS_DIR, PRIORS_FILE
+from bayestune.simulator.dataset import Dataset
+from bayestune.tuning.config import TuningConfig, config_from_dict
+from bayestune.tuning.environment import environment
+from bayestune.tuning.model import Candidate, default_priors
+
+RESUMABLE = {"trials", "workers", "quiet", "storage", "oracle", "selection", "replicates", "replicate_top"}
+"""Keys a resumed run may change: none of them changes what a trial computes."""
+
+
+def prepare_run_dir(run: Path, config: TuningConfig, dataset: Dataset) -> None:
+    """Create or check the run dir; a resumed run must keep the same settings."""
+    path = run / CONFIG_FILE
+    if path.exists():
+        import tomllib
+
+        old = config_from_dict(tomllib.loads(path.read_text()), str(path)).model_dump(mode="json")
+        new = config.model_dump(mode="json")
+        changed = sorted(k for k in new if k not in RESUMABLE and old.get(k) != new.get(k))
+        if changed:
+            raise BayestuneError(
+                f"the run dir holds a study with other settings ({', '.join(changed)}); "
+                "use a new --out or the same settings to resume",
+                str(run),
+            )
+        data_old = json.loads((run / DATASET_FILE).read_text()).get("path") if (run / DATASET_FILE).exists() else None
+        if data_old and Path(data_old).resolve() != dataset.path.resolve():
+            raise BayestuneError(f"the run dir was made for dataset {data_old}", str(run))
+    elif run.exists() and any(run.iterdir()):
+        raise BayestuneError("output directory is not empty and holds no study", str(run))
+    try:
+        (run / FITS_DIR).mkdir(parents=True, exist_ok=True)
+        (run / PREDICTIONS_DIR).mkdir(exist_ok=True)
+    except OSError as exc:
+        raise BayestuneError(f"cannot create the run dir: {exc.strerror or exc}", str(run)) from None
+    write_atomic(path, config.to_toml())
+    write_atomic(run / ENV_FILE, json.dumps(environment(config.sampler), indent=2) + "\n")
+    write_atomic(run / DATASET_FILE, json.dumps({
+        "path": str(dataset.path.resolve()),
+        "columns": {"date": dataset.columns.date, "target": dataset.columns.target,
+                    "channels": list(dataset.columns.channels), "controls": list(dataset.columns.controls)},
+        "weeks": dataset.weeks,
+        "has_truth": dataset.has_truth,
+    }, indent=2) + "\n")
+    mid = Candidate(config.space.yearly_seasonality[0] or 1, config.space.l_max[0],
+                    config.space.adstock[0], config.space.saturation[0])
+    write_atomic(run / PRIORS_FILE, json.dumps(default_priors(mid, dataset.columns), indent=2) + "\n")

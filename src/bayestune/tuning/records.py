@@ -1,0 +1,100 @@
+"""The study's records in the run dir: ``trials.csv`` and ``best.json``, derived from the storage."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+
+from bayestune.fileio import write_atomic
+from bayestune.rundir import BEST_FILE, TRIALS_FILE
+from bayestune.tuning.model import CANDIDATE_FIELDS, Candidate
+from bayestune.tuning.replicates import averaged
+from bayestune.tuning.selection import DESCRIPTION, Scored, Selection, select
+
+
+def trials_frame(study: optuna.Study) -> pd.DataFrame:
+    """One row per trial: parameters, state, value, per-fold and per-week CRPS, diagnostics, times."""
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        a = t.user_attrs
+        timings = a.get("timings", {})
+        diags = a.get("diagnostics", [])
+        row: dict[str, Any] = {"number": t.number, "state": t.state.name, "value": t.value}
+        row |= {k: t.params.get(k) for k in CANDIDATE_FIELDS}
+        row |= {
+            "fold_crps": json.dumps(a.get("fold_crps", [])),
+            "week_crps": json.dumps(a.get("week_crps", [])),
+            "max_divergence_rate": max((d["divergence_rate"] for d in diags), default=None),
+            "max_rhat": max((d["max_rhat"] for d in diags), default=None),
+            "min_ess_bulk": min((d["min_ess_bulk"] for d in diags), default=None),
+            "seconds_build": timings.get("build"),
+            "seconds_compile": timings.get("compile"),
+            "seconds_sample": timings.get("sample"),
+            "seconds_predict": timings.get("predict"),
+            "seconds_total": t.duration.total_seconds() if t.duration else None,
+            "sampler": a.get("sampler"),
+            "seed": a.get("seed"),
+            "fold_seeds": json.dumps(a.get("seeds", [])),
+            "pruned_reason": a.get("pruned_reason"),
+            "error": a.get("error"),
+            "interrupted": bool(a.get("interrupted", False)),
+        }
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def choose(
+    study: optuna.Study, rule: str = "lowest", replicates: dict[str, Any] | None = None
+) -> tuple[optuna.trial.FrozenTrial, Selection] | None:
+    """The completed trial that ``rule`` chooses (see :mod:`bayestune.tuning.selection`).
+
+    With ``replicates`` (``replicates.json``), only the replicated top trials are candidates,
+    each scored by its CRPS averaged over its fits (:mod:`bayestune.tuning.replicates`).
+    """
+    complete = {t.number: t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
+    scored = [Scored(t.number, dict(t.params), float(t.value), t.user_attrs.get("week_crps", []))
+              for t in complete.values()]
+    summary = None
+    if replicates and replicates.get("fits"):
+        scored, summary = averaged(scored, replicates)
+    picked = select(scored, rule)
+    if picked is None:
+        return None
+    return complete[picked.chosen.number], replace(picked, replicates=summary)
+
+
+def best_trial(study: optuna.Study, rule: str = "lowest") -> optuna.trial.FrozenTrial | None:
+    chosen = choose(study, rule)
+    return chosen[0] if chosen else None
+
+
+def write_records(run: Path, study: optuna.Study, rule: str = "lowest", replicates: dict[str, Any] | None = None) -> None:
+    """Rewrite ``trials.csv`` and ``best.json`` (the trial ``rule`` chooses) from the storage, atomically."""
+    frame = trials_frame(study)
+    write_atomic(run / TRIALS_FILE, frame.to_csv(index=False, lineterminator="\n"))
+    chosen = choose(study, rule, replicates)
+    if chosen is not None:
+        best, picked = chosen
+        payload = {
+            "selection": DESCRIPTION[rule] + (" (CRPS averaged over replicate refits of the top trials)"
+                                              if picked.replicates else ""),
+            "selection_rule": picked.to_dict(),
+            "trial": best.number,
+            "crps": best.value,
+            "crps_units": "target units, mean per held-out week over folds (fair estimator)",
+            "candidate": Candidate.from_params(best.params).to_dict(),
+            "fold_crps": best.user_attrs.get("fold_crps"),
+            "week_crps": best.user_attrs.get("week_crps"),
+        }
+        if picked.replicates:  # the value the choice was made on; crps, fold_crps and week_crps are its own fit's
+            payload["crps_replicate_mean"] = picked.chosen.value
+        old = json.loads((run / BEST_FILE).read_text()) if (run / BEST_FILE).exists() else {}
+        if "final" in old and old.get("trial") == best.number:
+            payload["final"] = old["final"]
+        write_atomic(run / BEST_FILE, json.dumps(payload, indent=2) + "\n")
