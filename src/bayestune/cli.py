@@ -411,7 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed of the study and every fit (default: 0)")
     p.add_argument("--storage", metavar="URL", help="an Optuna storage URL (default: SQLite in the run dir)")
     p.add_argument("--workers", type=int, help="processes sharing the study (default: 1)")
-    p.add_argument("--quiet", action="store_const", const=True, help="no progress bar")
+    p.add_argument("--quiet", action="store_const", const=True,
+                   help="no progress (a bar on a terminal, else a line per finished trial or stage)")
     p.add_argument("--no-oracle", dest="oracle", action="store_const", const=False,
                    help="do not score the true configuration (only runs when the data has a truth)")
     p.add_argument("--selection", choices=("lowest", "one-se"),
@@ -444,7 +445,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", metavar="DIR", default="bayestune-demo", help="output dir (default: bayestune-demo)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress (a bar on a terminal, else a line per finished trial or stage)")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser(

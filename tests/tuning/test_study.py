@@ -238,8 +238,9 @@ class _Terminal:
         return True
 
 
-@pytest.mark.parametrize("quiet, ci, shown", [(False, None, True), (True, None, False), (False, "true", False)])
+@pytest.mark.parametrize("quiet, ci, shown", [(False, None, "bar"), (True, None, None), (False, "true", "lines")])
 def test_progress_bar_on_a_terminal_with_the_current_best(dataset, tmp_path, monkeypatch, quiet, ci, shown):
+    """A bar on a terminal; in CI a line per trial (as in a log, tests/test_progress.py); quiet: nothing."""
     _fake_fit_and_predict(monkeypatch, fail_when=lambda c: False)
     monkeypatch.setattr(trial_module, "diagnose", lambda idata, names: _ok_diag())
     terminal = _Terminal()
@@ -249,8 +250,10 @@ def test_progress_bar_on_a_terminal_with_the_current_best(dataset, tmp_path, mon
     else:
         monkeypatch.setenv("CI", ci)
     tune(dataset, config(trials=3, quiet=quiet), tmp_path / "run", final=False)
-    if shown:
+    if shown == "bar":
         assert "3/3" in terminal.text and "best CRPS" in terminal.text
+    elif shown == "lines":
+        assert "\r" not in terminal.text and terminal.text.count("\ntrial ") + terminal.text.startswith("trial ") == 3
     else:
         assert terminal.text == ""
 

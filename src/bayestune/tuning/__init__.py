@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from bayestune.errors import BayestuneError
+from bayestune.progress import reporter
 from bayestune.simulator.dataset import ColumnRoles, Dataset, read_dataset
 from bayestune.tuning.config import TuningConfig, load_config
 from bayestune.tuning.failures import why_none_completed
@@ -62,7 +63,7 @@ def tune(
     candidate = Candidate.from_params(best.params)
     final_result = None
     if final:
-        final_result = run_final(candidate, dataset, config, run).to_dict()
+        final_result = run_final(candidate, dataset, config, run, reporter(config.quiet)).to_dict()
         payload = json.loads((run / BEST_FILE).read_text())
         payload["final"] = final_result
         write_atomic(run / BEST_FILE, json.dumps(payload, indent=2) + "\n")

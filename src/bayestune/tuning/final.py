@@ -8,6 +8,7 @@ a failure is reported, never hidden. Both fits are saved for the evaluation laye
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import numpy as np
 import pymc as pm
 
 from bayestune.evaluation.metrics import crps_ensemble
+from bayestune.progress import Say
 from bayestune.simulator.dataset import Dataset
 from bayestune.tuning.config import TuningConfig
 from bayestune.tuning.folds import final_split
@@ -82,8 +84,19 @@ def _fit_record(mmm, timings, thresholds: GateThresholds, path: Path, seed: int)
     }
 
 
-def run_final(candidate: Candidate, dataset: Dataset, config: TuningConfig, run: Path) -> FinalResult:
-    """Fit ``candidate`` twice with production settings and save both fits in ``run/fits``."""
+def _gate_words(record: dict[str, Any]) -> str:
+    if record["strict_gate_passed"]:
+        return "strict gate passed"
+    return "strict gate FAILED: " + "; ".join(record["strict_gate_failures"])
+
+
+def run_final(
+    candidate: Candidate, dataset: Dataset, config: TuningConfig, run: Path, say: Say | None = None
+) -> FinalResult:
+    """Fit ``candidate`` twice with production settings and save both fits in ``run/fits``.
+
+    ``say`` (:func:`bayestune.progress.reporter`) gets one line as each fit is done.
+    """
     f = config.final
     settings = FitSettings(config.sampler, f.draws, f.tune, f.chains, dict(config.sampler_kwargs))
     thresholds = GateThresholds(f.gate.max_divergence_rate, f.gate.max_rhat, f.gate.min_ess)
@@ -92,6 +105,7 @@ def run_final(candidate: Candidate, dataset: Dataset, config: TuningConfig, run:
     y = data[cols.target].to_numpy()
 
     seed = fold_seed(config.seed, FINAL_STAGE, 0)
+    start = time.perf_counter()
     train = data.iloc[: split.train_end]
     mmm, timings = fit(candidate, cols, train, settings, seed)
     in_sample, t_in = predict(mmm, cols, train, seed=seed, out_of_sample=False)
@@ -106,12 +120,19 @@ def run_final(candidate: Candidate, dataset: Dataset, config: TuningConfig, run:
     train_record = _fit_record(mmm, timings, thresholds, run / TRAIN_FIT, seed)
     del mmm
     release()
+    if say:
+        say(f"final train-only fit in {time.perf_counter() - start:.0f} s: train CRPS {train_weekly.mean():.1f}, "
+            f"test CRPS {test_weekly.mean():.1f} on {len(test_weekly)} never-seen weeks; "
+            + _gate_words(train_record))
 
     seed_full = fold_seed(config.seed, FINAL_STAGE, 1)
+    start = time.perf_counter()
     mmm, timings = fit(candidate, cols, data, settings, seed_full)
     full_record = _fit_record(mmm, timings, thresholds, run / FULL_FIT, seed_full)
     del mmm
     release()
+    if say:
+        say(f"final full-data fit in {time.perf_counter() - start:.0f} s: {_gate_words(full_record)}")
     return FinalResult(
         float(train_weekly.mean()), float(test_weekly.mean()), (0, split.train_end), (split.train_end, split.test_end),
         train_weekly.tolist(), test_weekly.tolist(), train_record, full_record,
