@@ -8,8 +8,10 @@ Bad input ends in one line, ``bayestune: error: <what> (<where>)``, and exit sta
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -27,6 +29,43 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise BayestuneError(message, f"see '{self.prog} --help'")
+
+
+class _SubParser(_Parser):
+    """A subcommand's parser: an unknown flag is its own error, pointing to its own help.
+
+    argparse hands a subcommand's leftover arguments back to the top-level parser, whose
+    error would name ``bayestune --help``, where the misspelt flag is not listed.
+    """
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        try:
+            namespace, extras = super().parse_known_args(args, namespace)
+        except BayestuneError as exc:
+            # A misspelt flag also leaves its option missing: name the typo, the cause, first.
+            unknown = [a for a in args or [] if a.startswith("--") and not self._known(a)]
+            if unknown and exc.where == f"see '{self.prog} --help'" and "required" in exc.what:
+                self._unrecognized(unknown)
+            raise
+        if extras:
+            self._unrecognized(extras)
+        return namespace, extras
+
+    def _flags(self) -> list[str]:
+        return [s for a in self._actions for s in a.option_strings if s.startswith("--")]
+
+    def _known(self, arg: str) -> bool:
+        name = arg.split("=", 1)[0]
+        return name == "--" or any(flag.startswith(name) for flag in self._flags())
+
+    def _unrecognized(self, extras: list[str]) -> None:
+        hint = ""
+        for arg in extras:
+            near = difflib.get_close_matches(arg.split("=", 1)[0], self._flags(), n=1)
+            if arg.startswith("--") and near:
+                hint = f"; did you mean {near[0]}?"
+                break
+        self.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
 
 
 # ------------------------------------------------------------------------ simulate
@@ -364,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"bayestune {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of any error")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_SubParser)
 
     p = sub.add_parser(
         "simulate", help="simulate a dataset whose truth is known",
@@ -414,7 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed of the study and every fit (default: 0)")
     p.add_argument("--storage", metavar="URL", help="an Optuna storage URL (default: SQLite in the run dir)")
     p.add_argument("--workers", type=int, help="processes sharing the study (default: 1)")
-    p.add_argument("--quiet", action="store_const", const=True, help="no progress bar")
+    p.add_argument("--quiet", action="store_const", const=True,
+                   help="no progress (a bar on a terminal, else a line per finished trial or stage)")
     p.add_argument("--no-oracle", dest="oracle", action="store_const", const=False,
                    help="do not score the true configuration (only runs when the data has a truth)")
     p.add_argument("--selection", metavar="NAME|PATH",
@@ -454,7 +494,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", metavar="DIR", default="bayestune-demo", help="output dir (default: bayestune-demo)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress (a bar on a terminal, else a line per finished trial or stage)")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser(
@@ -468,7 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", metavar="FILE", type=Path, help="compare the results with this results file at the end")
     _add_executor_flags(p)
     p.set_defaults(func=_cmd_bench, bench_command=None)
-    bench_sub = p.add_subparsers(dest="bench_command", metavar="compare|replay", parser_class=_Parser)
+    bench_sub = p.add_subparsers(dest="bench_command", metavar="compare|replay", parser_class=_SubParser)
     c = bench_sub.add_parser(
         "compare", help="compare two suite results",
         description="Print what changed between two results files. Quality is compared cell by cell (paired "
@@ -548,7 +589,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except BayestuneError as exc:
         if debug:
-            raise
+            traceback.print_exc()
         print(f"bayestune: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -8,6 +8,7 @@ true structure, the oracle trial scores it, and the report compares the two.
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,21 +31,30 @@ def run_demo(out: str | Path, seed: int = 0, quiet: bool = False, settings: dict
     """
     from bayestune import simulator
     from bayestune.evaluation import evaluate
+    from bayestune.progress import reporter
     from bayestune.simulator.plot import plot_overview
     from bayestune.tuning import load_config, tune
 
+    say = reporter(quiet)  # tune reports its own trials and stages
     out = Path(out)
     data_dir = out / "dataset"
     ours = (data_dir / simulator.dataset.TRUTH_FILE).exists()
+    start = time.perf_counter()
     sim = simulator.simulate("quickstart", seed=seed)
     written = simulator.write_dataset(
         sim, data_dir, force=ours, extra=lambda d: plot_overview(sim, d / simulator.dataset.OVERVIEW_FILE)
     )
+    if say:
+        say(f"dataset in {time.perf_counter() - start:.0f} s: {written} ('quickstart', seed {seed}, {len(sim.data)} weeks)")
     config = load_config(None, (settings or DEMO_SETTINGS) | {"seed": seed, "quiet": quiet})
     staging, final = out / "run.new", out / "run"
     shutil.rmtree(staging, ignore_errors=True)
     tune(simulator.read_dataset(written), config, staging)
+    start = time.perf_counter()
     report = evaluate(staging, written)
+    if say:
+        say(f"evaluation in {time.perf_counter() - start:.0f} s: {report.markdown_path.name} and "
+            f"{len(report.figures)} figures")
     if final.exists():
         shutil.rmtree(final)
     staging.rename(final)

@@ -145,6 +145,14 @@ def test_simulate_needs_a_source_and_an_out_dir(capsys, tmp_path):
     assert_one_line_error(code, err, "(--out)")
 
 
-def test_debug_shows_the_traceback(tmp_path):
-    with pytest.raises(BayestuneError):
-        main(["--debug", "simulate", "--preset", "nope", "--out", str(tmp_path / "d")])
+def test_debug_shows_the_traceback_and_keeps_status_2(capsys, tmp_path):
+    code, _, err = run(capsys, "--debug", "simulate", "--preset", "nope", "--out", str(tmp_path / "d"))
+    assert code == 2
+    assert "Traceback" in err and "BayestuneError" in err
+    assert err.strip().splitlines()[-1].startswith("bayestune: error: ")
+
+
+def test_debug_keeps_status_2_for_a_usage_error(capsys):
+    code, _, err = run(capsys, "--debug", "tune", "--trails", "3")
+    assert code == 2
+    assert "Traceback" in err

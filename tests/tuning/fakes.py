@@ -33,6 +33,7 @@ class FakeFitter:
     """Predicts the observed target shifted by 100 per Fourier order, with N(0, 300) noise."""
 
     rhat = 1.0
+    ess = 1000.0
     fail_l_max: int | None = None
 
     def fit(self, candidate, columns, data, settings, seed):
@@ -49,7 +50,7 @@ class FakeFitter:
         return centre + rng.normal(0, 300, size=(200, len(data))), 0.05
 
     def diagnose(self, fitted):
-        return Diagnostics(divergence_rate=0.0, max_rhat=self.rhat, min_ess_bulk=1000.0, min_ess_tail=1000.0,
+        return Diagnostics(divergence_rate=0.0, max_rhat=self.rhat, min_ess_bulk=self.ess, min_ess_tail=1000.0,
                            n_draws=120, n_chains=2, worst_rhat_var="adstock_alpha[tv]",
                            worst_ess_var="saturation_lam[tv]")
 
@@ -65,6 +66,19 @@ class FailsOnLMax3(FakeFitter):
     """Raises like a sampler would for every structure with ``l_max == 3``."""
 
     fail_l_max = 3
+
+
+class PassesSearchFailsStrict(FailsOnLMax3):
+    """Search fits pass the lenient gate (R-hat 1.02 <= 1.10), production fits fail the strict one
+    (R-hat 1.02 > 1.01); structures with ``l_max == 3`` raise."""
+
+    rhat = 1.02
+
+
+class Ess31(FakeFitter):
+    """Every fit's smallest bulk ESS is 31: below the lenient gate's 50."""
+
+    ess = 31.0
 
 
 class Rhat14(FakeFitter):

@@ -203,8 +203,9 @@ class _Terminal:
         return True
 
 
-@pytest.mark.parametrize("quiet, ci, shown", [(False, None, True), (True, None, False), (False, "true", False)])
+@pytest.mark.parametrize("quiet, ci, shown", [(False, None, "bar"), (True, None, None), (False, "true", "lines")])
 def test_progress_bar_on_a_terminal_with_the_current_best(dataset, tmp_path, monkeypatch, quiet, ci, shown):
+    """A bar on a terminal; in CI a line per trial (as in a log, tests/test_progress.py); quiet: nothing."""
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     if ci is None:
@@ -212,8 +213,10 @@ def test_progress_bar_on_a_terminal_with_the_current_best(dataset, tmp_path, mon
     else:
         monkeypatch.setenv("CI", ci)
     tune(dataset, config(trials=3, quiet=quiet, fitter=FAKE), tmp_path / "run", final=False)
-    if shown:
+    if shown == "bar":
         assert "3/3" in terminal.text and "best CRPS" in terminal.text
+    elif shown == "lines":
+        assert "\r" not in terminal.text and terminal.text.count("\ntrial ") + terminal.text.startswith("trial ") == 3
     else:
         assert terminal.text == ""
 

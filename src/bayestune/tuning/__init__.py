@@ -14,8 +14,10 @@ from typing import Any
 import pandas as pd
 
 from bayestune.errors import BayestuneError
+from bayestune.progress import reporter
 from bayestune.simulator.dataset import ColumnRoles, Dataset, read_dataset
 from bayestune.tuning.config import TuningConfig, load_config
+from bayestune.tuning.failures import why_none_completed
 from bayestune.tuning.final import run_final
 from bayestune.tuning.model import Candidate
 from bayestune.fileio import write_atomic
@@ -56,15 +58,12 @@ def tune(
     chosen = choose(study, config.selection, load_replicates(run) if config.replicates else None)
     trials = pd.read_csv(run / TRIALS_FILE)
     if chosen is None:
-        raise BayestuneError(
-            "no trial completed: every trial failed or was pruned (see trials.csv for the reasons)",
-            str(run / TRIALS_FILE),
-        )
+        raise BayestuneError(f"no trial completed: {why_none_completed(trials, config)}", str(run / TRIALS_FILE))
     best, _ = chosen
     candidate = Candidate.from_params(best.params)
     final_result = None
     if final:
-        final_result = run_final(candidate, dataset, config, run).to_dict()
+        final_result = run_final(candidate, dataset, config, run, reporter(config.quiet)).to_dict()
         payload = json.loads((run / BEST_FILE).read_text())
         payload["final"] = final_result
         write_atomic(run / BEST_FILE, json.dumps(payload, indent=2) + "\n")

@@ -11,6 +11,7 @@ pair is scored by the CRPS whatever score ranked the search, so the report stays
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from bayestune.evaluation.metrics import crps_ensemble
+from bayestune.progress import Say
 from bayestune.simulator.dataset import Dataset
 from bayestune.tuning.config import TuningConfig
 from bayestune.tuning.fitters import Fitter, resolve_fitter
@@ -79,8 +81,19 @@ def _fit_record(fitter: Fitter, mmm, timings, thresholds: GateThresholds, path: 
     }
 
 
-def run_final(candidate: Candidate, dataset: Dataset, config: TuningConfig, run: Path) -> FinalResult:
-    """Fit ``candidate`` twice with production settings and save both fits in ``run/fits``."""
+def _gate_words(record: dict[str, Any]) -> str:
+    if record["strict_gate_passed"]:
+        return "strict gate passed"
+    return "strict gate FAILED: " + "; ".join(record["strict_gate_failures"])
+
+
+def run_final(
+    candidate: Candidate, dataset: Dataset, config: TuningConfig, run: Path, say: Say | None = None
+) -> FinalResult:
+    """Fit ``candidate`` twice with production settings and save both fits in ``run/fits``.
+
+    ``say`` (:func:`bayestune.progress.reporter`) gets one line as each fit is done.
+    """
     f = config.final
     settings = FitSettings(config.sampler, f.draws, f.tune, f.chains, dict(config.sampler_kwargs))
     thresholds = GateThresholds(f.gate.max_divergence_rate, f.gate.max_rhat, f.gate.min_ess)
@@ -90,6 +103,7 @@ def run_final(candidate: Candidate, dataset: Dataset, config: TuningConfig, run:
     fitter = resolve_fitter(config.fitter)
 
     seed = fold_seed(config.seed, FINAL_STAGE, 0)
+    start = time.perf_counter()
     train = data.iloc[: split.train_end]
     mmm, timings = fitter.fit(candidate, cols, train, settings, seed)
     in_sample, t_in = fitter.predict(mmm, cols, train, seed=seed, out_of_sample=False)
@@ -104,12 +118,19 @@ def run_final(candidate: Candidate, dataset: Dataset, config: TuningConfig, run:
     train_record = _fit_record(fitter, mmm, timings, thresholds, run / TRAIN_FIT, seed)
     del mmm
     fitter.release()
+    if say:
+        say(f"final train-only fit in {time.perf_counter() - start:.0f} s: train CRPS {train_weekly.mean():.1f}, "
+            f"test CRPS {test_weekly.mean():.1f} on {len(test_weekly)} never-seen weeks; "
+            + _gate_words(train_record))
 
     seed_full = fold_seed(config.seed, FINAL_STAGE, 1)
+    start = time.perf_counter()
     mmm, timings = fitter.fit(candidate, cols, data, settings, seed_full)
     full_record = _fit_record(fitter, mmm, timings, thresholds, run / FULL_FIT, seed_full)
     del mmm
     fitter.release()
+    if say:
+        say(f"final full-data fit in {time.perf_counter() - start:.0f} s: {_gate_words(full_record)}")
     return FinalResult(
         float(train_weekly.mean()), float(test_weekly.mean()), (0, split.train_end), (split.train_end, split.test_end),
         train_weekly.tolist(), test_weekly.tolist(), train_record, full_record,

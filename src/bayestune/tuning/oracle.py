@@ -54,3 +54,13 @@ def run_oracle(ctx: SearchContext) -> dict[str, Any] | None:
     payload["crps_units"] = score_units(ctx.config.score)
     write_atomic(path, json.dumps(payload, indent=2) + "\n")
     return payload
+
+
+def oracle_line(payload: dict[str, Any], seconds: float) -> str:
+    """One line for a log: how the oracle trial ended, its CRPS and any recorded gate failure."""
+    head = f"oracle (the true structure, never selectable) {payload['state']} in {seconds:.0f} s: "
+    if payload["state"] != "COMPLETE":
+        return head + str(payload.get("error", "failed")).strip().splitlines()[0][:200]
+    failures = payload.get("gate_failures") or []
+    return head + f"CRPS {payload['value']:.1f}" + (f"; convergence gate failed in {len(failures)} fold(s), recorded"
+                                                    if failures else "")

@@ -74,6 +74,7 @@ def run_replicates(ctx, study: optuna.Study, k: int, n: int, say=None) -> dict[s
     todo = [(t, r) for t in top for r in range(1, n + 1) if (t.number, r) not in done]
     if todo and say:
         say(f"replicate refits: {len(top)} candidates x {n} seeds ({len(todo)} to run) ...")
+    ran = 0
     for t in top:
         for r in range(1, n + 1):
             if (t.number, r) in done:
@@ -92,6 +93,10 @@ def run_replicates(ctx, study: optuna.Study, k: int, n: int, say=None) -> dict[s
                          "gate_failures": record.gate_failures, "timings": record.timings.to_dict(),
                          "seconds": time.perf_counter() - start})
             write()  # after every fit: a kill loses at most the fit in flight
+            ran += 1
+            if say:
+                say(f"replicate fit {ran} of {len(todo)} (trial {t.number}'s structure, replicate {r}) "
+                    f"in {fits[-1]['seconds']:.0f} s: CRPS {value:.1f}")
     return write()
 
 

@@ -4,16 +4,17 @@ replicate refits and the oracle trial, and leave ``trials.csv`` and ``best.json`
 
 from __future__ import annotations
 
-import sys
+import time
 from pathlib import Path
 
 import optuna
 
+from bayestune.progress import progress_mode, reporter, say
 from bayestune.simulator.dataset import Dataset
 from bayestune.tuning.config import TuningConfig
 from bayestune.tuning.context import SearchContext, make_folds
-from bayestune.tuning.optimize import optimize, show_progress
-from bayestune.tuning.oracle import run_oracle
+from bayestune.tuning.optimize import optimize
+from bayestune.tuning.oracle import ORACLE_FILE, oracle_line, run_oracle
 from bayestune.tuning.prepare import prepare_run_dir
 from bayestune.tuning.records import write_records
 from bayestune.tuning.replicates import load_replicates, run_replicates
@@ -31,18 +32,22 @@ def search(dataset: Dataset, config: TuningConfig, run: str | Path) -> optuna.St
     study = open_study(url, config.seed, config)
     fail_interrupted(study)
     ctx = SearchContext(dataset, config, folds, run)
+    mode = progress_mode(config.quiet)
     if config.workers == 1:
-        optimize(run, ctx, url, config.trials, progress=show_progress(config))
+        optimize(run, ctx, url, config.trials, progress=mode)
     else:
-        run_workers(ctx, url)
+        run_workers(ctx, url, "off" if mode == "off" else "lines")  # a bar per process would garble
         study = open_study(url, config.seed, config)
     if config.replicates:
-        say = (lambda line: print(line, file=sys.stderr)) if show_progress(config) else None
-        run_replicates(ctx, study, config.replicate_top, config.replicates, say)
+        run_replicates(ctx, study, config.replicate_top, config.replicates, reporter(config.quiet))
     # also when resumed with another rule; replicates of an earlier run count only when asked for
     write_records(run, study, config.selection, load_replicates(run) if config.replicates else None)
     if config.oracle and dataset.has_truth:
-        if show_progress(config) and not (run / "oracle.json").exists():
-            print("scoring the true configuration (oracle trial, never selectable) ...", file=sys.stderr)
-        run_oracle(ctx)
+        fresh = not (run / ORACLE_FILE).exists()
+        if mode == "bar" and fresh:
+            say("scoring the true configuration (oracle trial, never selectable) ...")
+        start = time.perf_counter()
+        oracle = run_oracle(ctx)
+        if mode != "off" and fresh and oracle is not None:
+            say(oracle_line(oracle, time.perf_counter() - start))
     return open_study(url, config.seed, config)
