@@ -241,7 +241,40 @@ def _figures(report: dict[str, Any], run: RunFiles, ds: Dataset, full: FitPoster
     return made
 
 
+# ------------------------------------------------------------------------- warnings
+FINAL_FITS = {"train_fit": "train-only refit (the train/test figures)", "full_fit": "full-data refit"}
+"""The final stage's fits, as the headline and the warnings name them."""
+
+
+def report_warnings(report: dict[str, Any]) -> list[str]:
+    """What a reader must not miss: train/test flags, and every fit whose figures carry extra noise."""
+    tt = report["train_test"]
+    out = list(tt.get("flags", [])) + list(tt.get("warnings", []))
+    oracle_failures = report["truth"].get("oracle", {}).get("gate_failures")
+    if oracle_failures:
+        out.append("the true structure's search fits failed the search convergence gate ("
+                   + "; ".join(oracle_failures) + "): its CV CRPS, and the regret, carry extra MCMC noise")
+    conv = report["convergence"]
+    if conv.get("available"):
+        if not conv["train_fit"]["strict_gate_passed"]:
+            out.append("the train-only refit failed the strict convergence gate ("
+                       + "; ".join(conv["train_fit"]["failures"])
+                       + "): the train/test CRPS and the gap come from it and carry extra MCMC noise")
+        if not conv["full_fit"]["strict_gate_passed"]:
+            out.append("the full-data refit failed the strict convergence gate: "
+                       + "; ".join(conv["full_fit"]["failures"]))
+    return out
+
+
 # ------------------------------------------------------------------------- headline
+def _best_of(run: dict[str, Any]) -> str:
+    """"best of 6 completed trials (8 run)": the chosen trial beat only the completed ones."""
+    complete = int(run.get("states", {}).get("COMPLETE", 0))
+    if complete == run["trials"]:
+        return f"best of {complete} trials, all completed"
+    return f"best of {complete} completed trials ({run['trials']} run)"
+
+
 def _fmt(x: float | None, digits: int = 1) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{x:,.{digits}f}"
 
@@ -255,7 +288,7 @@ def headline(report: dict[str, Any]) -> list[str]:
     c = r["chosen"]
     chosen = f"Fourier order {c['yearly_seasonality']}, l_max {c['l_max']}, {c['adstock']} adstock, {c['saturation']} saturation"
     lines.append(f"Chosen: {chosen}; cross-validated CRPS {_fmt(r['chosen_cv_crps'])} per week "
-                 f"(target units; best of {r['trials']} trials).")
+                 f"(target units; {_best_of(r)}).")
     if not t["available"]:
         lines.append(f"Truth: {t['reason']}; truth scores are not available.")
     elif "hyperparameters" in t:
@@ -271,7 +304,8 @@ def headline(report: dict[str, Any]) -> list[str]:
                 "worse than the truth beyond noise" if g["regret"] > 0 else "better than the truth beyond noise"
             lines.append(f"Regret: {_fmt(g['regret'])} ± {_fmt(g['se'])} CRPS (chosen minus true structure, paired "
                          f"over {g['weeks']} held-out weeks): {eq}. The true structure scored "
-                         f"{_fmt(o['cv_crps'])}, rank {o['rank']['rank']} of {o['rank']['of']} (1 = best).")
+                         f"{_fmt(o['cv_crps'])}, rank {o['rank']['rank']} of {o['rank']['of']} (1 = best; "
+                         f"the completed trials and the true structure).")
         elif "oracle" in t:
             lines.append(f"Regret: not available ({t['oracle'].get('reason')}).")
         if "adstock_kernels" in t:
@@ -292,9 +326,10 @@ def headline(report: dict[str, Any]) -> list[str]:
                      f"(ratio {_fmt(tt['ratio'], 2)}).")
     conv = report["convergence"]
     if conv.get("available"):
-        full = conv["full_fit"]
-        lines.append("Full-data refit: strict convergence gate " + (
-            "passed." if full["strict_gate_passed"] else "FAILED: " + "; ".join(full["failures"]) + "."))
+        for name, what in FINAL_FITS.items():
+            fit = conv[name]
+            lines.append(f"{what[0].upper()}{what[1:]}: strict convergence gate " + (
+                "passed." if fit["strict_gate_passed"] else "FAILED: " + "; ".join(fit["failures"]) + "."))
     for w in report["warnings"]:
         lines.append(f"WARNING: {w}")
     return lines
@@ -342,15 +377,7 @@ def evaluate(
     report["convergence"] = _convergence_section(final)
     report["runtime"] = runtime_section(files.trials, n_folds=files.n_folds, final=final,
                                         oracle=files.oracle, environment=files.environment)
-    tt = report["train_test"]
-    report["warnings"] = list(tt.get("flags", [])) + list(tt.get("warnings", []))
-    oracle_failures = report["truth"].get("oracle", {}).get("gate_failures")
-    if oracle_failures:
-        report["warnings"].append("the true structure's search fits failed the search convergence gate ("
-                                  + "; ".join(oracle_failures) + "): its CV CRPS, and the regret, carry extra MCMC noise")
-    if report["convergence"].get("available") and not report["convergence"]["full_fit"]["strict_gate_passed"]:
-        report["warnings"].append("the full-data refit failed the strict convergence gate: "
-                                  + "; ".join(report["convergence"]["full_fit"]["failures"]))
+    report["warnings"] = report_warnings(report)
 
     out = Path(out) if out is not None else files.path
     try:
