@@ -44,8 +44,8 @@ def run_demo(out: str | Path, seed: int = 0, quiet: bool = False, settings: dict
     staging, final = out / "run.new", out / "run"
     shutil.rmtree(staging, ignore_errors=True)
     tune(simulator.read_dataset(written), config, staging)
-    report = evaluate(staging, written)
+    report = evaluate(staging, written, named_as=final)
     if final.exists():
         shutil.rmtree(final)
     staging.rename(final)
-    return final, report
+    return final, report.moved(staging, final)

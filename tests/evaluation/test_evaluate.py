@@ -12,6 +12,7 @@ import bayestune.demo
 from bayestune.cli import main
 from bayestune.errors import BayestuneError
 from bayestune.evaluation import evaluate
+from bayestune.evaluation.report import Report
 
 SECTIONS = ("run", "truth", "recovery", "train_test", "convergence", "runtime", "warnings", "figures", "headline")
 FIGURES = {"history.png", "by_hyperparameter.png", "grid.png", "predictive.png", "roas.png", "kernels.png"}
@@ -40,6 +41,9 @@ def test_the_demo_path_writes_a_complete_report(demo):
     assert f"Report:  {run / 'report.md'}" in printed and "Chosen: Fourier order" in printed
     assert not (out / "run.new").exists()
     data = json.loads((run / "report.json").read_text())
+    # the report names the run dir by its final path, not the staging dir it was written in
+    assert data["run"]["path"] == str(run)
+    assert (run / "report.md").read_text().startswith(f"# bayestune report: {run}\n")
     assert data["schema"] == "bayestune.report/1"
     assert all(s in data for s in SECTIONS)
     assert {p.name for p in (run / "figures").iterdir()} == FIGURES
@@ -118,11 +122,21 @@ def test_a_failed_demo_keeps_the_previous_run(tmp_path, monkeypatch):
         (out / "marker").write_text(str(config.seed))
 
     monkeypatch.setattr(bayestune.tuning, "tune", fake_tune)
-    monkeypatch.setattr(bayestune.evaluation, "evaluate", lambda run, data: "report")
+    named = []
+
+    def fake_evaluate(run, data, *, named_as):
+        assert (run / "marker").exists() and run != named_as  # evaluated while staged ...
+        named.append(named_as)  # ... under the name it gets once complete
+        return Report({}, run / "report.json", run / "report.md", [run / "figures" / "grid.png"])
+
+    monkeypatch.setattr(bayestune.evaluation, "evaluate", fake_evaluate)
     out = tmp_path / "demo"
-    assert bayestune.demo.run_demo(out, seed=0, quiet=True) == (out / "run", "report")
+    run, report = bayestune.demo.run_demo(out, seed=0, quiet=True)
+    assert run == out / "run"
+    assert (report.markdown_path, report.figures) == (run / "report.md", [run / "figures" / "grid.png"])
     assert bayestune.demo.run_demo(out, seed=1, quiet=True)[0].joinpath("marker").read_text() == "1"
     with pytest.raises(RuntimeError, match="sampler crashed"):
         bayestune.demo.run_demo(out, seed=2, quiet=True)
     assert (out / "run" / "marker").read_text() == "1"  # the last complete run is kept
     assert calls == [0, 1, 2]
+    assert named == [out / "run", out / "run"]

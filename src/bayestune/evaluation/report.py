@@ -55,6 +55,13 @@ class Report:
     def headline(self) -> list[str]:
         return list(self.data["headline"])
 
+    def moved(self, old: Path, new: Path) -> Report:
+        """The same report once its dir ``old`` has been renamed ``new``."""
+        def where(p: Path) -> Path:
+            return new / p.relative_to(old)
+
+        return Report(self.data, where(self.json_path), where(self.markdown_path), [where(p) for p in self.figures])
+
 
 # ------------------------------------------------------------------------- reading
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -177,11 +184,11 @@ def _convergence_section(final: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def _run_section(run: RunFiles, ds: Dataset) -> dict[str, Any]:
+def _run_section(run: RunFiles, ds: Dataset, named_as: Path) -> dict[str, Any]:
     states = run.trials["state"].value_counts().to_dict() if len(run.trials) else {}
     best = run.best
     return {
-        "path": str(run.path),
+        "path": str(named_as),
         "dataset": str(ds.path),
         "weeks": ds.weeks,
         "channels": list(ds.columns.channels),
@@ -355,11 +362,14 @@ def evaluate(
     out: str | Path | None = None,
     *,
     max_gap_ratio: float = DEFAULT_MAX_RATIO,
+    named_as: str | Path | None = None,
 ) -> Report:
     """Evaluate the run dir ``run`` and write the report into ``out`` (default: the run dir).
 
     ``data`` overrides the dataset dir the run recorded. Existing report files are replaced
-    only once the new ones are complete.
+    only once the new ones are complete. ``named_as`` is the path the report names the run
+    by (default: ``run``): a run evaluated in a staging dir before it is renamed into place
+    (the demo's) is named by the path it will have.
     """
     from bayestune.evaluation.markdown import to_markdown
 
@@ -370,7 +380,7 @@ def evaluate(
     full = FitPosterior.load(full_path) if full_path is not None and full_path.exists() else None
 
     report: dict[str, Any] = {"schema": REPORT_SCHEMA, "bayestune": __version__}
-    report["run"] = _run_section(files, ds)
+    report["run"] = _run_section(files, ds, Path(named_as) if named_as is not None else files.path)
     report["truth"] = _truth_section(files, ds, full)
     report["recovery"] = _recovery_section(ds, full)
     report["train_test"] = train_test_section(final, files.path, max_ratio=max_gap_ratio)
