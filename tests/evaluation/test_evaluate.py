@@ -140,3 +140,49 @@ def test_a_failed_demo_keeps_the_previous_run(tmp_path, monkeypatch):
     assert (out / "run" / "marker").read_text() == "1"  # the last complete run is kept
     assert calls == [0, 1, 2]
     assert named == [out / "run", out / "run"]
+
+
+@pytest.mark.slow
+def test_a_truth_from_another_generator_is_scored_where_it_can_be(demo, tmp_path, capsys):
+    out, run, _ = demo
+    own = tmp_path / "foreign"
+    shutil.copytree(out / "dataset", own)
+    (own / "components.csv").unlink()
+    ours = json.loads((own / "truth.json").read_text())
+    # what another generator writes: the documented fields the report needs, no parameters
+    keep = ("schema", "columns", "structure", "roas", "contribution_share", "adstock_kernel", "effective_l_max")
+    foreign = {k: ours[k] for k in keep}
+    (own / "truth.json").write_text(json.dumps(foreign))
+    assert main(["evaluate", "--run", str(run), "--data", str(own), "--out", str(tmp_path / "a")]) == 0
+    printed = capsys.readouterr().out
+    data = json.loads((tmp_path / "a" / "report.json").read_text())
+    t, rec = data["truth"], data["recovery"]
+    assert t["problems"] == ["parameters.scaled is missing: parameter recovery is not available"]
+    assert t["hyperparameters"]["l_max"]["true"] == ours["structure"]["l_max"] and t["regret"]["se"] > 0
+    assert set(t["adstock_kernels"]["channels"]) == {"tv", "search"}
+    assert rec["available"] and set(rec["channels"]) == {"tv", "search"}
+    assert rec["parameters"] == {"available": False, "parameters": {},
+                                 "reason": "parameters.scaled is missing in the truth"}
+    assert "Not scored: parameter recovery (parameters.scaled is missing in the truth)." in printed
+    md = (tmp_path / "a" / "report.md").read_text()
+    assert "Not available: parameter recovery (parameters.scaled is missing in the truth)." in md
+    assert "- parameters.scaled is missing: parameter recovery is not available" in md
+
+    # Hill saturation from another simulator, its parameters under its form's names: the
+    # model fitted logistic saturation, so only the saturation parameters are left out
+    scaled = {k: v for k, v in ours["parameters"]["scaled"].items() if not k.startswith("saturation_")}
+    scaled |= {"saturation_slope": {"tv": 1.5, "search": 2.0}, "saturation_kappa": {"tv": 0.4, "search": 0.6}}
+    foreign |= {"structure": ours["structure"] | {"saturation": "hill"},
+                "parameters": {"scaled": scaled, "scales": ours["parameters"]["scales"]}}
+    (own / "truth.json").write_text(json.dumps(foreign))
+    assert main(["evaluate", "--run", str(run), "--data", str(own), "--out", str(tmp_path / "b")]) == 0
+    data = json.loads((tmp_path / "b" / "report.json").read_text())
+    params = data["recovery"]["parameters"]
+    assert params["skipped"] == {"saturation_*": "the truth's saturation form is hill, the fit's logistic: "
+                                                 "their saturation_* parameters mean different things"}
+    assert {"adstock_alpha[tv]", "adstock_alpha[search]", "y_sigma"} <= set(params["parameters"])
+    assert not any(k.startswith("saturation_") for k in params["parameters"])
+    assert data["truth"]["hyperparameters"]["saturation"] == {"chosen": "logistic", "true": "hill",
+                                                              "abs_error": None, "exact": False}
+    assert "Left out: the saturation_* parameters (the truth's saturation form is hill" in (
+        tmp_path / "b" / "report.md").read_text()

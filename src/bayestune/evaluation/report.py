@@ -36,6 +36,7 @@ from bayestune.evaluation.selection import (
     regret,
 )
 from bayestune.simulator.dataset import ColumnRoles, Dataset, read_dataset
+from bayestune.simulator.truth import PARTS, TruthCheck
 
 REPORT_SCHEMA = "bayestune.report/1"
 NO_TRUTH = "no ground truth: the dataset dir has no truth.json"
@@ -119,18 +120,28 @@ class RunFiles:
 
 
 # ------------------------------------------------------------------------ sections
-def _truth_section(run: RunFiles, ds: Dataset, full: FitPosterior | None) -> dict[str, Any]:
+def _truth_section(run: RunFiles, ds: Dataset, full: FitPosterior | None, check: TruthCheck) -> dict[str, Any]:
+    """The choice against the truth. A part whose fields the truth lacks is listed under
+    ``unavailable`` with the reason, and the rest is scored."""
     if ds.truth is None:
         return {"available": False, "reason": NO_TRUTH}
     truth = ds.truth
-    structure = {k: truth["structure"][k] for k in HYPERPARAMETERS}
-    out: dict[str, Any] = {"available": True, "true_structure": structure}
+    out: dict[str, Any] = {"available": True}
+    if check.problems:
+        out["problems"] = list(check.problems)
+    unavailable = {part: f"{check.unavailable[part]} in the truth" for part in ("hyperparameters", "adstock_kernels")
+                   if not check.available(part)}
+    if check.available("hyperparameters"):
+        out["true_structure"] = {k: truth["structure"][k] for k in HYPERPARAMETERS}
     best = run.best
     if best is None:
         out["chosen"] = None
         out["note"] = "no trial completed, so nothing was chosen"
+        if unavailable:
+            out["unavailable"] = unavailable
         return out
-    out["hyperparameters"] = hyperparameter_scores(best["candidate"], structure)
+    if "true_structure" in out:
+        out["hyperparameters"] = hyperparameter_scores(best["candidate"], out["true_structure"])
     oracle = run.oracle
     if oracle is None:
         out["oracle"] = {"available": False, "reason": "the run has no oracle trial (tuned with --no-oracle)"}
@@ -148,25 +159,32 @@ def _truth_section(run: RunFiles, ds: Dataset, full: FitPosterior | None) -> dic
             "gate_failures": oracle.get("gate_failures", []),
         }
         out["regret"] = regret(best["week_crps"], oracle["week_crps"])
-    if full is not None:
-        out["adstock_kernels"] = kernel_scores(truth["adstock_kernel"], full.adstock_kernels,
-                                               truth.get("effective_l_max"))
+    if full is not None and check.available("adstock_kernels"):
+        effective = truth.get("effective_l_max")
+        effective = effective if isinstance(effective, dict) and all(isinstance(v, int) for v in effective.values()) else None
+        out["adstock_kernels"] = kernel_scores(truth["adstock_kernel"], full.adstock_kernels, effective)
+    if unavailable:
+        out["unavailable"] = unavailable
     return out
 
 
-def _recovery_section(ds: Dataset, full: FitPosterior | None) -> dict[str, Any]:
+def _recovery_section(ds: Dataset, full: FitPosterior | None, check: TruthCheck) -> dict[str, Any]:
     if ds.truth is None:
         return {"available": False, "reason": NO_TRUTH}
     if full is None:
         return {"available": False, "reason": "the run has no full-data refit (tuned with --no-final)"}
-    if ds.contributions is None:
-        return {"available": False, "reason": "the dataset dir has no contributions.csv"}
+    if not check.available("channel_recovery"):
+        return {"available": False, "reason": f"{check.unavailable['channel_recovery']} in the truth"}
     channels = full.channels
     spend = ds.data[channels].to_numpy(float)
     true_contrib = ds.contributions[channels].to_numpy(float)
     out = {"available": True, "fit": "full-data refit of the chosen structure"}
     out |= channel_recovery(full.channel_contributions(), channels, spend, ds.truth, true_contrib)
-    out["parameters"] = parameter_recovery(full, ds.truth)
+    if check.available("parameter_recovery"):
+        out["parameters"] = parameter_recovery(full, ds.truth)
+    else:
+        out["parameters"] = {"available": False, "parameters": {},
+                             "reason": f"{check.unavailable['parameter_recovery']} in the truth"}
     return out
 
 
@@ -242,7 +260,8 @@ def _figures(report: dict[str, Any], run: RunFiles, ds: Dataset, full: FitPoster
     if full is not None:
         fitted = full.adstock_kernels
         scores = report["truth"].get("adstock_kernels", {}).get("channels", {})
-        kernels = {c: {"true": np.asarray(ds.truth["adstock_kernel"][c]) if ds.truth else None,
+        true_kernels = ds.truth["adstock_kernel"] if "adstock_kernels" in report["truth"] else {}
+        kernels = {c: {"true": np.asarray(true_kernels[c]) if c in true_kernels else None,
                        "fitted": k, "l1": scores.get(c, {}).get("l1")} for c, k in fitted.items()}
         made.append(figures.plot_kernels(kernels, out / "kernels.png"))
     return made
@@ -274,6 +293,22 @@ def report_warnings(report: dict[str, Any]) -> list[str]:
 
 
 # ------------------------------------------------------------------------- headline
+def _truth_not_available(report: dict[str, Any]) -> list[str]:
+    """Each part left out for want of a field of the truth (or a form the model does not share), with why."""
+    t, rec = report["truth"], report["recovery"]
+    if not t["available"]:
+        return []
+    out = [f"{PARTS[part]} ({reason})" for part, reason in t.get("unavailable", {}).items()]
+    if not rec.get("available") and rec.get("reason", "").endswith(" in the truth"):
+        out.append(f"{PARTS['channel_recovery']} ({rec['reason']})")
+    params = rec.get("parameters", {}) if rec.get("available") else {}
+    if params.get("available") is False:
+        out.append(f"{PARTS['parameter_recovery']} ({params['reason']})")
+    out += [f"{'all' if group == '*' else 'the ' + group} parameters ({reason})"
+            for group, reason in params.get("skipped", {}).items()]
+    return out
+
+
 def _best_of(run: dict[str, Any]) -> str:
     """"best of 6 completed trials (8 run)": the chosen trial beat only the completed ones."""
     complete = int(run.get("states", {}).get("COMPLETE", 0))
@@ -298,13 +333,14 @@ def headline(report: dict[str, Any]) -> list[str]:
                  f"(target units; {_best_of(r)}).")
     if not t["available"]:
         lines.append(f"Truth: {t['reason']}; truth scores are not available.")
-    elif "hyperparameters" in t:
-        s = t["true_structure"]
-        h = t["hyperparameters"]
-        wrong = [k for k in HYPERPARAMETERS if not h[k]["exact"]]
-        verdict = "exact match" if not wrong else "differs in " + ", ".join(wrong)
-        lines.append(f"Truth:  Fourier order {s['yearly_seasonality']}, l_max {s['l_max']}, "
-                     f"{s['adstock']} adstock, {s['saturation']} saturation: {verdict}.")
+    else:
+        if "hyperparameters" in t:
+            s = t["true_structure"]
+            h = t["hyperparameters"]
+            wrong = [k for k in HYPERPARAMETERS if not h[k]["exact"]]
+            verdict = "exact match" if not wrong else "differs in " + ", ".join(wrong)
+            lines.append(f"Truth:  Fourier order {s['yearly_seasonality']}, l_max {s['l_max']}, "
+                         f"{s['adstock']} adstock, {s['saturation']} saturation: {verdict}.")
         if "regret" in t:
             g, o = t["regret"], t["oracle"]
             eq = "within noise: statistically equivalent to the truth" if g["equivalent"] else \
@@ -326,6 +362,9 @@ def headline(report: dict[str, Any]) -> list[str]:
             mark = "covers" if v["roas_covered"] else "MISSES"
             parts.append(f"{ch} {v['roas_mean']:.2f} [{v['roas_lo']:.2f}, {v['roas_hi']:.2f}] {mark} {v['roas_true']:.2f}")
         lines.append(f"ROAS, {int(rec['level'] * 100)}% intervals vs truth: " + "; ".join(parts) + ".")
+    missing = _truth_not_available(report)
+    if missing:
+        lines.append("Not scored: " + "; ".join(missing) + ".")
     tt = report["train_test"]
     if tt.get("available"):
         lines.append(f"Train/test: CRPS {_fmt(tt['train_crps'])} on {tt['fit_range'][1] - tt['fit_range'][0]} fitted weeks, "
@@ -381,8 +420,9 @@ def evaluate(
 
     report: dict[str, Any] = {"schema": REPORT_SCHEMA, "bayestune": __version__}
     report["run"] = _run_section(files, ds, Path(named_as) if named_as is not None else files.path)
-    report["truth"] = _truth_section(files, ds, full)
-    report["recovery"] = _recovery_section(ds, full)
+    check = ds.truth_check()
+    report["truth"] = _truth_section(files, ds, full, check)
+    report["recovery"] = _recovery_section(ds, full, check)
     report["train_test"] = train_test_section(final, files.path, max_ratio=max_gap_ratio)
     report["convergence"] = _convergence_section(final)
     report["runtime"] = runtime_section(files.trials, n_folds=files.n_folds, final=final,

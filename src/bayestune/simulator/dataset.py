@@ -21,6 +21,7 @@ import pandas as pd
 
 from bayestune.errors import BayestuneError
 from bayestune.simulator.generate import TRUTH_SCHEMA, SimulatedDataset
+from bayestune.simulator.truth import TruthCheck, check_truth
 
 DATA_FILE = "data.csv"
 TRUTH_FILE = "truth.json"
@@ -66,6 +67,13 @@ class Dataset:
     @property
     def weeks(self) -> int:
         return len(self.data)
+
+    def truth_check(self) -> TruthCheck:
+        """What the truth lacks, part by part (:mod:`bayestune.simulator.truth`); nothing without one."""
+        if self.truth is None:
+            return TruthCheck()
+        return check_truth(self.truth, self.columns.channels, date=self.columns.date,
+                           contributions=self.contributions, weeks=self.weeks)
 
 
 def required_weeks(max_l_max: int, holdout_weeks: int) -> int:
@@ -207,11 +215,25 @@ def _read_truth(path: Path) -> dict[str, Any] | None:
         truth = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BayestuneError(f"{TRUTH_FILE} is not readable JSON: {exc}", str(path)) from None
-    if not isinstance(truth, dict) or truth.get("schema") != TRUTH_SCHEMA:
-        found = truth.get("schema") if isinstance(truth, dict) else None
-        raise BayestuneError(f"{TRUTH_FILE} schema is {found!r}, expected {TRUTH_SCHEMA!r}", str(path))
-    if "columns" not in truth:
-        raise BayestuneError(f"{TRUTH_FILE} has no 'columns' section", str(path))
+    if not isinstance(truth, dict):
+        raise BayestuneError(f"{TRUTH_FILE} is not a JSON object", str(path))
+    problems = []
+    if truth.get("schema") != TRUTH_SCHEMA:
+        problems.append(f"{TRUTH_FILE} schema is {truth.get('schema')!r}, expected {TRUTH_SCHEMA!r}")
+    c = truth.get("columns")
+    if not isinstance(c, dict):
+        problems.append(f"{TRUTH_FILE} has no 'columns' section")
+    else:
+        problems += [f"{TRUTH_FILE} columns.{k} is not a column name" for k in ("date", "target")
+                     if not isinstance(c.get(k), str)]
+        if not (isinstance(c.get("channels"), list) and c["channels"] and all(isinstance(x, str) for x in c["channels"])):
+            problems.append(f"{TRUTH_FILE} columns.channels is not a non-empty list of column names")
+        if not (isinstance(c.get("controls", []), list) and all(isinstance(x, str) for x in c.get("controls", []))):
+            problems.append(f"{TRUTH_FILE} columns.controls is not a list of column names")
+    if len(problems) == 1:
+        raise BayestuneError(problems[0], str(path))
+    if problems:
+        raise BayestuneError(f"{len(problems)} problems: " + "; ".join(problems), str(path))
     return truth
 
 
@@ -290,10 +312,16 @@ def _problems(data: pd.DataFrame, roles: ColumnRoles) -> list[tuple[str, str | N
 
 
 def _read_optional(path: Path, date: str) -> pd.DataFrame | None:
+    """A file of the truth as read; what it lacks is :func:`check_truth`'s to say."""
     if not path.exists():
         return None
-    frame = pd.read_csv(path)
-    frame[date] = pd.to_datetime(frame[date])
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise BayestuneError(f"the CSV file cannot be parsed: {detail}", str(path)) from None
+    if date in frame:
+        frame[date] = pd.to_datetime(frame[date], errors="coerce")
     return frame
 
 
