@@ -240,7 +240,8 @@ def _figures(report: dict[str, Any], run: RunFiles, ds: Dataset, full: FitPoster
     fields = [f for f in HYPERPARAMETERS if f in trials.columns]
     made.append(figures.plot_by_hyperparameter(trials, out / "by_hyperparameter.png", fields=fields,
                                                chosen=chosen, truth=truth, units=units))
-    made.append(figures.plot_grid(trials, out / "grid.png", chosen=chosen, truth=truth, units=units))
+    made.append(figures.plot_grid(trials, out / "grid.png", chosen=chosen, truth=truth,
+                                  oracle_crps=oracle.get("cv_crps"), units=units))
     final = (run.best or {}).get("final")
     draws_path = run.path / final["train_test"]["draws"] if final and "draws" in final["train_test"] else None
     if draws_path is not None and draws_path.exists():
