@@ -169,14 +169,19 @@ def test_a_truth_from_another_generator_is_scored_where_it_can_be(demo, tmp_path
     assert "- parameters.scaled is missing: parameter recovery is not available" in md
 
     # Hill saturation from another simulator, its parameters under its form's names: the
-    # model fitted logistic saturation, so only the saturation parameters are left out
+    # model fitted logistic saturation, so only the saturation parameters are left out; and
+    # ROAS under another name, so the per-channel recovery is left out, not the parameters
     scaled = {k: v for k, v in ours["parameters"]["scaled"].items() if not k.startswith("saturation_")}
     scaled |= {"saturation_slope": {"tv": 1.5, "search": 2.0}, "saturation_kappa": {"tv": 0.4, "search": 0.6}}
     foreign |= {"structure": ours["structure"] | {"saturation": "hill"},
                 "parameters": {"scaled": scaled, "scales": ours["parameters"]["scales"]}}
+    foreign["return_on_ad_spend"] = foreign.pop("roas")
     (own / "truth.json").write_text(json.dumps(foreign))
     assert main(["evaluate", "--run", str(run), "--data", str(own), "--out", str(tmp_path / "b")]) == 0
     data = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert data["recovery"]["available"] and "channels" not in data["recovery"]
+    assert data["recovery"]["channels_unavailable"] == "roas is missing in the truth"
+    assert "figures/roas.png" not in data["figures"] and "figures/kernels.png" in data["figures"]
     params = data["recovery"]["parameters"]
     assert params["skipped"] == {"saturation_*": "the truth's saturation form is hill, the fit's logistic: "
                                                  "their saturation_* parameters mean different things"}

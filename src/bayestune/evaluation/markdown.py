@@ -100,6 +100,8 @@ def to_markdown(report: dict[str, Any]) -> str:
     lines += ["## Recovery (full-data refit)", ""]
     if not rec.get("available"):
         lines += _unavailable(rec)
+    elif "channels" not in rec:
+        lines += [f"Not available: {PARTS['channel_recovery']} ({rec['channels_unavailable']}).", ""]
     else:
         lvl = int(rec["level"] * 100)
         lines += table(
@@ -111,12 +113,13 @@ def to_markdown(report: dict[str, Any]) -> str:
         lines += [f"Contribution over time: NRMSE {_n(rec['contribution_nrmse'], 3)} (mean over channels); "
                   f"calibration error across weeks and channels {_n(rec['contribution_calibration_error'], 3)} "
                   "(0 = calibrated; median over 20 nominal levels from 0.005 to 0.995).", ""]
+    if rec.get("available"):
         p = rec["parameters"]
         if p.get("available") is False:
             lines += [f"Not available: {PARTS['parameter_recovery']} ({p['reason']}).", ""]
         elif p.get("parameters"):
             lines += [f"Parameters shared by the model and the truth (on {p['scale']}): coverage of the "
-                      f"{lvl}% intervals {_n(p['coverage_rate'])}, median posterior contraction "
+                      f"{int(p['level'] * 100)}% intervals {_n(p['coverage_rate'])}, median posterior contraction "
                       f"{_n(p['median_contraction'])}, calibration error {_n(p['calibration_error'], 3)}.", ""]
             lines += table(["parameter", "truth", "mean", "interval", "covers", "contraction"], [
                 [k, v["truth"], v["mean"], f"[{v['lo']:.3g}, {v['hi']:.3g}]", v["covered"], v["contraction"]]

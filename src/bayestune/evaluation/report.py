@@ -169,17 +169,23 @@ def _truth_section(run: RunFiles, ds: Dataset, full: FitPosterior | None, check:
 
 
 def _recovery_section(ds: Dataset, full: FitPosterior | None, check: TruthCheck) -> dict[str, Any]:
+    """Recovery by the full-data refit: per channel (ROAS, shares, contributions) and per
+    parameter; each part is scored when the truth holds its fields, else says why not."""
     if ds.truth is None:
         return {"available": False, "reason": NO_TRUTH}
     if full is None:
         return {"available": False, "reason": "the run has no full-data refit (tuned with --no-final)"}
-    if not check.available("channel_recovery"):
-        return {"available": False, "reason": f"{check.unavailable['channel_recovery']} in the truth"}
-    channels = full.channels
-    spend = ds.data[channels].to_numpy(float)
-    true_contrib = ds.contributions[channels].to_numpy(float)
-    out = {"available": True, "fit": "full-data refit of the chosen structure"}
-    out |= channel_recovery(full.channel_contributions(), channels, spend, ds.truth, true_contrib)
+    if not check.available("channel_recovery") and not check.available("parameter_recovery"):
+        return {"available": False, "reason": f"{check.unavailable['channel_recovery']} in the truth; "
+                                              f"{check.unavailable['parameter_recovery']} in the truth"}
+    out: dict[str, Any] = {"available": True, "fit": "full-data refit of the chosen structure"}
+    if check.available("channel_recovery"):
+        channels = full.channels
+        spend = ds.data[channels].to_numpy(float)
+        true_contrib = ds.contributions[channels].to_numpy(float)
+        out |= channel_recovery(full.channel_contributions(), channels, spend, ds.truth, true_contrib)
+    else:
+        out["channels_unavailable"] = f"{check.unavailable['channel_recovery']} in the truth"
     if check.available("parameter_recovery"):
         out["parameters"] = parameter_recovery(full, ds.truth)
     else:
@@ -252,7 +258,7 @@ def _figures(report: dict[str, Any], run: RunFiles, ds: Dataset, full: FitPoster
         made.append(figures.plot_predictive(dates, observed, draws, out / "predictive.png",
                                             split=saved["observed_fit"].size, units=ds.columns.target))
     rec = report["recovery"]
-    if rec.get("available"):
+    if "channels" in rec:
         ch = list(rec["channels"])
         v = rec["channels"]
         made.append(figures.plot_roas(ch, [v[c]["roas_mean"] for c in ch], [v[c]["roas_lo"] for c in ch],
@@ -301,7 +307,9 @@ def _truth_not_available(report: dict[str, Any]) -> list[str]:
         return []
     out = [f"{PARTS[part]} ({reason})" for part, reason in t.get("unavailable", {}).items()]
     if not rec.get("available") and rec.get("reason", "").endswith(" in the truth"):
-        out.append(f"{PARTS['channel_recovery']} ({rec['reason']})")
+        out.append(f"recovery ({rec['reason']})")
+    if "channels_unavailable" in rec:
+        out.append(f"{PARTS['channel_recovery']} ({rec['channels_unavailable']})")
     params = rec.get("parameters", {}) if rec.get("available") else {}
     if params.get("available") is False:
         out.append(f"{PARTS['parameter_recovery']} ({params['reason']})")
@@ -357,7 +365,7 @@ def headline(report: dict[str, Any]) -> list[str]:
             lines.append("Adstock kernels, L1 distance to the truth (0 = same, 2 = disjoint): " + ", ".join(
                 f"{ch} {_fmt(v['l1'], 3)}" for ch, v in k["channels"].items()))
     rec = report["recovery"]
-    if rec.get("available"):
+    if "channels" in rec:
         parts = []
         for ch, v in rec["channels"].items():
             mark = "covers" if v["roas_covered"] else "MISSES"
