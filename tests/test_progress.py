@@ -7,7 +7,6 @@ import io
 import logging
 import re
 from pathlib import Path
-from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -87,26 +86,26 @@ def test_the_tune_command_is_silent_on_stderr_with_quiet(dataset, tmp_path, caps
 
 
 def test_the_demo_says_when_each_stage_ends(tmp_path, monkeypatch):
+    """The study runs with fits faked through the fitter seam; evaluate is faked."""
     import bayestune.evaluation
-    import bayestune.tuning
     from bayestune.demo import run_demo
+    from bayestune.evaluation.report import Report
+    from tests.tuning.test_study import TINY
 
-    def fake_tune(ds, config, out):
-        Path(out).mkdir(parents=True)
-        return None
-
-    def fake_evaluate(run, data):
+    def fake_evaluate(run, data, named_as=None):
         (Path(run) / "report.md").write_text("# report\n")
-        return SimpleNamespace(markdown_path=Path(run) / "report.md", figures=[Path("a.png"), Path("b.png")])
+        return Report({}, Path(run) / "report.json", Path(run) / "report.md", [Path(run) / "a.png", Path(run) / "b.png"])
 
-    monkeypatch.setattr(bayestune.tuning, "tune", fake_tune)
     monkeypatch.setattr(bayestune.evaluation, "evaluate", fake_evaluate)
     monkeypatch.setattr("bayestune.simulator.plot.plot_overview", lambda sim, path: path.write_bytes(b""))
+    monkeypatch.delenv("CI", raising=False)
+    settings = TINY | {"trials": 2, "oracle": False, "fitter": FAKE}
     log = io.StringIO()
     monkeypatch.setattr("sys.stderr", log)
-    run_demo(tmp_path / "demo", seed=0)
+    run_demo(tmp_path / "demo", seed=0, settings=settings)
     assert re.search(r"^dataset in \d+ s: .*dataset \('quickstart', seed 0, 78 weeks\)$", log.getvalue(), re.M)
+    assert len(re.findall(r"^trial \d+ ", log.getvalue(), re.M)) == 2
     assert re.search(r"^evaluation in \d+ s: .*report\.md and 2 figures$", log.getvalue(), re.M)
     log.truncate(0)
-    run_demo(tmp_path / "demo", seed=0, quiet=True)
+    run_demo(tmp_path / "demo", seed=0, quiet=True, settings=settings)
     assert log.getvalue() == ""

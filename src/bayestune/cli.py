@@ -129,8 +129,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     print(f"{ds.path}: valid. {ds.weeks} weeks, {dates.iloc[0]:%Y-%m-%d} to {dates.iloc[-1]:%Y-%m-%d}.")
     print(f"  target {ds.columns.target!r}; channels {', '.join(ds.columns.channels)}; "
           f"controls {', '.join(ds.columns.controls) or 'none'}")
-    print("  truth: " + (f"yes ({ds.truth['scenario']['name']}, seed {ds.truth['scenario']['seed']})"
-                         if ds.has_truth else "none (truth scores will be reported as not available)"))
+    if not ds.has_truth:
+        print("  truth: none (truth scores will be reported as not available)")
+        return 0
+    scenario = ds.truth.get("scenario")
+    named = f" ({scenario.get('name')}, seed {scenario.get('seed')})" if isinstance(scenario, dict) else ""
+    problems = ds.truth_check().problems
+    print(f"  truth: yes{named}" + (f"; {len(problems)} problem(s), the rest is scored:" if problems else ""))
+    for line in problems:
+        print(f"    truth.json: {line}")
     return 0
 
 

@@ -51,11 +51,11 @@ def run_demo(out: str | Path, seed: int = 0, quiet: bool = False, settings: dict
     shutil.rmtree(staging, ignore_errors=True)
     tune(simulator.read_dataset(written), config, staging)
     start = time.perf_counter()
-    report = evaluate(staging, written)
+    report = evaluate(staging, written, named_as=final)
     if say:
         say(f"evaluation in {time.perf_counter() - start:.0f} s: {report.markdown_path.name} and "
             f"{len(report.figures)} figures")
     if final.exists():
         shutil.rmtree(final)
     staging.rename(final)
-    return final, report
+    return final, report.moved(staging, final)

@@ -12,6 +12,7 @@ import bayestune.demo
 from bayestune.cli import main
 from bayestune.errors import BayestuneError
 from bayestune.evaluation import evaluate
+from bayestune.evaluation.report import Report
 
 SECTIONS = ("run", "truth", "recovery", "train_test", "convergence", "runtime", "warnings", "figures", "headline")
 FIGURES = {"history.png", "by_hyperparameter.png", "grid.png", "predictive.png", "roas.png", "kernels.png"}
@@ -40,6 +41,9 @@ def test_the_demo_path_writes_a_complete_report(demo):
     assert f"Report:  {run / 'report.md'}" in printed and "Chosen: Fourier order" in printed
     assert not (out / "run.new").exists()
     data = json.loads((run / "report.json").read_text())
+    # the report names the run dir by its final path, not the staging dir it was written in
+    assert data["run"]["path"] == str(run)
+    assert (run / "report.md").read_text().startswith(f"# bayestune report: {run}\n")
     assert data["schema"] == "bayestune.report/1"
     assert all(s in data for s in SECTIONS)
     assert {p.name for p in (run / "figures").iterdir()} == FIGURES
@@ -104,25 +108,85 @@ def test_evaluate_refuses_what_is_not_a_run(tmp_path, capsys):
         evaluate(tmp_path / "nope")
 
 
+def _seed_of(run):
+    import tomllib
+
+    return tomllib.loads((run / "config.toml").read_text())["seed"]
+
+
 def test_a_failed_demo_keeps_the_previous_run(tmp_path, monkeypatch):
+    """Fits are faked through the fitter seam (the study runs for real); evaluate is faked."""
     import bayestune.evaluation
-    import bayestune.tuning
+    from tests.tuning.test_study import TINY
 
-    calls = []
+    named = []
 
-    def fake_tune(dataset, config, out):
-        calls.append(config.seed)
-        if config.seed == 2:
-            raise RuntimeError("sampler crashed")
-        out.mkdir(parents=True)
-        (out / "marker").write_text(str(config.seed))
+    def fake_evaluate(run, data, *, named_as):
+        assert (run / "best.json").exists() and run != named_as  # evaluated while staged ...
+        named.append(named_as)  # ... under the name it gets once complete
+        return Report({}, run / "report.json", run / "report.md", [run / "figures" / "grid.png"])
 
-    monkeypatch.setattr(bayestune.tuning, "tune", fake_tune)
-    monkeypatch.setattr(bayestune.evaluation, "evaluate", lambda run, data: "report")
+    monkeypatch.setattr(bayestune.evaluation, "evaluate", fake_evaluate)
+    settings = TINY | {"trials": 2, "oracle": False, "fitter": "tests.tuning.fakes:FakeFitter"}
     out = tmp_path / "demo"
-    assert bayestune.demo.run_demo(out, seed=0, quiet=True) == (out / "run", "report")
-    assert bayestune.demo.run_demo(out, seed=1, quiet=True)[0].joinpath("marker").read_text() == "1"
-    with pytest.raises(RuntimeError, match="sampler crashed"):
-        bayestune.demo.run_demo(out, seed=2, quiet=True)
-    assert (out / "run" / "marker").read_text() == "1"  # the last complete run is kept
-    assert calls == [0, 1, 2]
+    run, report = bayestune.demo.run_demo(out, seed=0, quiet=True, settings=settings)
+    assert run == out / "run"
+    assert (report.markdown_path, report.figures) == (run / "report.md", [run / "figures" / "grid.png"])
+    assert _seed_of(bayestune.demo.run_demo(out, seed=1, quiet=True, settings=settings)[0]) == 1
+    every_fit_fails = settings | {"fitter": "tests.tuning.fakes:FailsOnLMax3",
+                                  "space": {"yearly_seasonality": [1, 2], "l_max": [3, 3]}}
+    with pytest.raises(BayestuneError, match="no trial completed"):
+        bayestune.demo.run_demo(out, seed=2, quiet=True, settings=every_fit_fails)
+    assert _seed_of(out / "run") == 1  # the last complete run is kept
+    assert named == [out / "run", out / "run"]
+
+
+@pytest.mark.slow
+def test_a_truth_from_another_generator_is_scored_where_it_can_be(demo, tmp_path, capsys):
+    out, run, _ = demo
+    own = tmp_path / "foreign"
+    shutil.copytree(out / "dataset", own)
+    (own / "components.csv").unlink()
+    ours = json.loads((own / "truth.json").read_text())
+    # what another generator writes: the documented fields the report needs, no parameters
+    keep = ("schema", "columns", "structure", "roas", "contribution_share", "adstock_kernel", "effective_l_max")
+    foreign = {k: ours[k] for k in keep}
+    (own / "truth.json").write_text(json.dumps(foreign))
+    assert main(["evaluate", "--run", str(run), "--data", str(own), "--out", str(tmp_path / "a")]) == 0
+    printed = capsys.readouterr().out
+    data = json.loads((tmp_path / "a" / "report.json").read_text())
+    t, rec = data["truth"], data["recovery"]
+    assert t["problems"] == ["parameters.scaled is missing: parameter recovery is not available"]
+    assert t["hyperparameters"]["l_max"]["true"] == ours["structure"]["l_max"] and t["regret"]["se"] > 0
+    assert set(t["adstock_kernels"]["channels"]) == {"tv", "search"}
+    assert rec["available"] and set(rec["channels"]) == {"tv", "search"}
+    assert rec["parameters"] == {"available": False, "parameters": {},
+                                 "reason": "parameters.scaled is missing in the truth"}
+    assert "Not scored: parameter recovery (parameters.scaled is missing in the truth)." in printed
+    md = (tmp_path / "a" / "report.md").read_text()
+    assert "Not available: parameter recovery (parameters.scaled is missing in the truth)." in md
+    assert "- parameters.scaled is missing: parameter recovery is not available" in md
+
+    # Hill saturation from another simulator, its parameters under its form's names: the
+    # model fitted logistic saturation, so only the saturation parameters are left out; and
+    # ROAS under another name, so the per-channel recovery is left out, not the parameters
+    scaled = {k: v for k, v in ours["parameters"]["scaled"].items() if not k.startswith("saturation_")}
+    scaled |= {"saturation_slope": {"tv": 1.5, "search": 2.0}, "saturation_kappa": {"tv": 0.4, "search": 0.6}}
+    foreign |= {"structure": ours["structure"] | {"saturation": "hill"},
+                "parameters": {"scaled": scaled, "scales": ours["parameters"]["scales"]}}
+    foreign["return_on_ad_spend"] = foreign.pop("roas")
+    (own / "truth.json").write_text(json.dumps(foreign))
+    assert main(["evaluate", "--run", str(run), "--data", str(own), "--out", str(tmp_path / "b")]) == 0
+    data = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert data["recovery"]["available"] and "channels" not in data["recovery"]
+    assert data["recovery"]["channels_unavailable"] == "roas is missing in the truth"
+    assert "figures/roas.png" not in data["figures"] and "figures/kernels.png" in data["figures"]
+    params = data["recovery"]["parameters"]
+    assert params["skipped"] == {"saturation_*": "the truth's saturation form is hill, the fit's logistic: "
+                                                 "their saturation_* parameters mean different things"}
+    assert {"adstock_alpha[tv]", "adstock_alpha[search]", "y_sigma"} <= set(params["parameters"])
+    assert not any(k.startswith("saturation_") for k in params["parameters"])
+    assert data["truth"]["hyperparameters"]["saturation"] == {"chosen": "logistic", "true": "hill",
+                                                              "abs_error": None, "exact": False}
+    assert "Left out: the saturation_* parameters (the truth's saturation form is hill" in (
+        tmp_path / "b" / "report.md").read_text()

@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from bayestune.evaluation.figures import (
+    grid_figure,
     grid_means,
+    history_figure,
     plot_by_hyperparameter,
     plot_grid,
     plot_history,
@@ -93,6 +95,60 @@ def test_plot_history(tmp_path: Path, case: str) -> None:
                        units="sales per week")
     assert out == tmp_path / "history.png"
     _check_png(out)
+
+
+def _demo_trials() -> pd.DataFrame:
+    """The demo's trials: trial 7 pruned after fold 0 at 377.5, trials 2 and 5 pruned by the gate
+    before any fold was scored; the chosen trial 1 scored 258.0."""
+    values = [268.1, 258.0, np.nan, 290.2, 305.6, np.nan, 267.9, 377.5]
+    state = ["COMPLETE", "COMPLETE", "PRUNED", "COMPLETE", "COMPLETE", "PRUNED", "COMPLETE", "PRUNED"]
+    folds = ["[1, 2]", "[1, 2]", "[]", "[1, 2]", "[1, 2]", "[]", "[1, 2]", "[377.5]"]
+    weeks = ["[[1], [2]]", "[[1], [2]]", "[]", "[[1], [2]]", "[[1], [2]]", "[]", "[[1], [2]]", "[[370.0, 385.0]]"]
+    return pd.DataFrame({"number": range(8), "state": state, "value": values, "fold_crps": folds,
+                         "week_crps": weeks, "yearly_seasonality": [3, 3, 2, 2, 4, 4, 3, 1],
+                         "l_max": [8, 6, 7, 9, 5, 6, 9, 3]})
+
+
+def _marks(ax, label_start: str):
+    return [line for line in ax.get_lines() if line.get_label().startswith(label_start)]
+
+
+@pytest.mark.parametrize("with_value", [True, False], ids=["value", "week_crps-only"])
+def test_history_draws_a_pruned_trial_at_its_partial_score_and_unscored_ones_apart(with_value):
+    trials = _demo_trials()
+    if not with_value:  # the partial score from the weeks it scored
+        trials.loc[7, "value"] = np.nan
+    fig = history_figure(trials, chosen=1, oracle_crps=291.6)
+    main, strip = fig.axes[0], fig.axes[1]
+    (pruned,) = _marks(main, "pruned, partial CRPS")
+    assert list(pruned.get_xdata()) == [7] and list(pruned.get_ydata()) == [pytest.approx(377.5)]
+    assert "not comparable" in pruned.get_label() and "(1)" in pruned.get_label()
+    assert main.get_ylim()[1] > 377.5  # on the axis, above the chosen trial's 258.0
+    # no marker of a pruned or failed trial is drawn on the CRPS axis without a score
+    assert not [line for line in main.get_lines() if line.get_label().startswith(("pruned (", "failed"))]
+    (unscored,) = _marks(strip, "pruned, no fold scored")
+    assert sorted(unscored.get_xdata()) == [2, 5] and "(2)" in unscored.get_label()
+    assert strip.get_ylabel() == "no score"
+    labels = fig.legends[0].get_texts()
+    assert any("partial CRPS" in t.get_text() for t in labels)
+
+
+def test_grid_shows_the_oracles_score_in_a_true_cell_without_a_complete_trial():
+    trials = _demo_trials()
+    truth = {"yearly_seasonality": 2, "l_max": 6}
+    fig = grid_figure(trials, chosen={"yearly_seasonality": 3, "l_max": 6}, truth=truth, oracle_crps=291.6)
+    ax = fig.axes[0]
+    image = ax.get_images()[0].get_array()
+    i, j = [3, 4, 5, 6, 7, 8, 9].index(6), [1, 2, 3, 4].index(2)  # rows l_max 3..9, columns order 1..4
+    assert not np.ma.is_masked(image[i, j]) and image[i, j] == pytest.approx(291.6)
+    assert any(t.get_text() == "oracle\n291.6" for t in ax.texts)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "hatched: true cell, oracle trial only" in labels
+    # a true cell with complete trials keeps their mean, and still shows the oracle's score
+    fig = grid_figure(trials, chosen={}, truth={"yearly_seasonality": 3, "l_max": 6}, oracle_crps=291.6)
+    image = fig.axes[0].get_images()[0].get_array()
+    assert image[3, 2] == pytest.approx(258.0)
+    assert any(t.get_text() == "oracle\n291.6" for t in fig.axes[0].texts)
 
 
 @pytest.mark.parametrize("case", list(CASES))

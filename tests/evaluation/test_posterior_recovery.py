@@ -92,6 +92,26 @@ def test_other_forms_or_another_scale_share_nothing(tmp_path):
     assert parameter_recovery(post, TRUTH)["parameters"] == {}
 
 
+def test_a_true_form_the_fit_does_not_share_skips_its_parameters_and_says_why(tmp_path):
+    post = _fit_file(tmp_path)  # logistic saturation, geometric adstock
+    for form, reason in (
+        ("hill", "the truth's saturation form is hill, the fit's logistic: their saturation_* parameters "
+                 "mean different things"),
+        ("hill_curve", "the truth's saturation form 'hill_curve' is not one bayestune fits, so its saturation_* "
+                       "parameters have no counterpart in the model"),
+    ):
+        truth = {**TRUTH, "structure": {**TRUTH["structure"], "saturation": form}}
+        rec = parameter_recovery(post, truth)
+        assert rec["skipped"] == {"saturation_*": reason}
+        # everything else is still scored
+        assert set(rec["parameters"]) == {"adstock_alpha[tv]", "adstock_alpha[search]", "y_sigma"}
+    assert parameter_recovery(post, TRUTH)["skipped"] == {}
+    (tmp_path / "other").mkdir()
+    rec = parameter_recovery(_fit_file(tmp_path / "other", target_scale=50.0), TRUTH)
+    assert rec["skipped"] == {"*": "the fit's target scale 50 is not the truth's 100, so values on "
+                                    "PyMC-Marketing's scale are not comparable"}
+
+
 def test_channel_recovery_on_a_hand_example():
     # 2 weeks, 2 channels, 3 draws; tv contributes 10, 20, 30 per week in the three draws
     contrib = np.zeros((3, 2, 2))

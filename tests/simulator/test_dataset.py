@@ -99,3 +99,39 @@ def test_a_short_dataset_is_too_short_for_the_default_search(capsys, tmp_path):
     write_dataset(simulate("short", seed=0), tmp_path / "s")
     assert main(["validate", "--data", str(tmp_path / "s"), "--max-l-max", "30"]) == 2
     assert "too few weeks: 52, need at least 55" in capsys.readouterr().err
+
+
+def test_every_problem_is_reported_by_line_in_one_error(capsys, dataset_dir):
+    def edit(ls):
+        ls[10] = ",".join(ls[10].split(",")[:-1] + [""])  # line 11: the target is missing
+        ls[20] = ls[19]  # lines 20 and 21: the same date
+        ls[30] = ",".join([ls[30].split(",")[0], "lots"] + ls[30].split(",")[2:])  # line 31: text as spend
+
+    edit_csv(dataset_dir, edit)
+    with pytest.raises(BayestuneError) as info:
+        read_dataset(dataset_dir)
+    text = str(info.value)
+    assert text.startswith("3 problems: ")
+    assert "column 'date' has duplicate dates (line(s) 20, 21)" in text
+    assert "column 'tv' has non-numeric values (line(s) 31)" in text
+    assert "target 'y' has missing values (line(s) 11)" in text
+    assert text.endswith(f"({dataset_dir / 'data.csv'})")
+    # the same from every command that reads a dataset: one line, exit status 2
+    for argv in (["validate", "--data", str(dataset_dir)],
+                 ["tune", "--data", str(dataset_dir), "--out", str(dataset_dir.parent / "run")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err == f"bayestune: error: {text}\n"
+    assert not (dataset_dir.parent / "run").exists()
+
+
+def test_a_missing_column_does_not_hide_the_problems_of_the_others(dataset_dir):
+    def edit(ls):
+        ls[0] = ls[0].replace(",search", ",srch")
+        ls[4] = "2022-13-45" + ls[4][10:]
+
+    edit_csv(dataset_dir, edit)
+    with pytest.raises(BayestuneError) as info:
+        read_dataset(dataset_dir)
+    assert "missing column(s): search; " in str(info.value)
+    assert "not ISO dates (YYYY-MM-DD) (line(s) 5)" in str(info.value)

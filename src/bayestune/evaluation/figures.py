@@ -19,6 +19,7 @@ no truth are all drawn (with a note where there is nothing to show), never an er
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -33,11 +34,14 @@ from matplotlib.axes import Axes
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
 __all__ = [
+    "grid_figure",
     "grid_means",
+    "history_figure",
+    "partial_scores",
     "plot_by_hyperparameter",
     "plot_grid",
     "plot_history",
@@ -211,22 +215,46 @@ def _tick_label(value: Any) -> str:
 
 
 # ------------------------------------------------------------------------- history
-def plot_history(
+def partial_scores(trials: pd.DataFrame) -> pd.Series:
+    """The CRPS a pruned trial had reached over the folds it finished, NaN where it has none.
+
+    Optuna records a pruned trial's last reported value (the mean CRPS per week so far);
+    without it, the mean of its scored weeks (``week_crps``) is the same number. It is not
+    comparable with a complete trial's score: it covers fewer, and earlier, folds.
+    """
+    values = _values(trials)
+    out = pd.Series(np.nan, index=trials.index, dtype=float)
+    for idx in trials.index[_states(trials) == "PRUNED"]:
+        if math.isfinite(values[idx]):
+            out[idx] = values[idx]
+        elif "week_crps" in trials:
+            weeks = _json_list(trials.at[idx, "week_crps"])
+            flat = [float(w) for fold in weeks for w in (fold if isinstance(fold, list) else [fold])]
+            if flat and all(math.isfinite(w) for w in flat):
+                out[idx] = float(np.mean(flat))
+    return out
+
+
+def _json_list(text: Any) -> list[Any]:
+    if not isinstance(text, str):
+        return []
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
+
+
+def history_figure(
     trials: pd.DataFrame,
-    path: str | Path,
     *,
     chosen: int | None,
     oracle_crps: float | None = None,
     units: str = "target units",
-) -> Path:
-    """Optimisation history: CV CRPS of every complete trial against its trial number.
-
-    Complete trials are points, the best so far a step line, the chosen trial (by number)
-    a red ring, the CRPS of the true configuration a dashed line. Pruned and failed
-    trials sit as small x marks along the bottom, counted in the legend.
-    """
-    fig = _figure(11.0, 5.0)
-    ax = fig.add_subplot()
+) -> Figure:
+    """The figure of :func:`plot_history`: the CRPS axis first, the "no score" strip second."""
+    fig = _figure(11.0, 5.4)
+    ax, strip = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [9, 1]})
     numbers = pd.to_numeric(trials["number"], errors="coerce") if "number" in trials else pd.Series(
         np.arange(len(trials)), index=trials.index)
     states = _states(trials)
@@ -235,6 +263,10 @@ def plot_history(
     done_y = done["value"].to_numpy(dtype=float)
     order = np.argsort(done_x, kind="stable")
     done_x, done_y = done_x[order], done_y[order]
+    partial = partial_scores(trials)
+    has_partial = partial.notna() & numbers.notna()
+    part_x = numbers[has_partial].to_numpy(dtype=float)
+    part_y = partial[has_partial].to_numpy(dtype=float)
     oracle = _finite(oracle_crps)
 
     chosen_y = None
@@ -242,7 +274,7 @@ def plot_history(
         hit = done_y[done_x == chosen]
         chosen_y = float(hit[0]) if hit.size else None
 
-    top = _set_ylim(ax, done_y, [oracle, chosen_y], bottom_room=0.10)
+    top = _set_ylim(ax, np.concatenate([done_y, part_y]), [oracle, chosen_y], bottom_room=0.04)
     if done_y.size:
         shown = done_y <= top if top is not None else np.ones_like(done_y, bool)
         ax.plot(done_x[shown], done_y[shown], ls="none", marker="o", ms=5, color=TRIAL_COLOUR,
@@ -252,8 +284,15 @@ def plot_history(
         last = float(np.nanmax(numbers)) if numbers.notna().any() else done_x[-1]
         ax.step(np.append(done_x, max(last, done_x[-1])), np.append(best, best[-1]), where="post",
                 color="0.2", lw=1.6, label=f"best so far (final {_fmt(best[-1])})")
-    else:
+    elif not part_y.size:
         _note(ax, "no complete trial")
+    if part_y.size:
+        shown = part_y <= top if top is not None else np.ones_like(part_y, bool)
+        ax.plot(part_x[shown], part_y[shown], ls="none", marker="x", ms=7, mew=1.6, color=PRUNED_COLOUR,
+                label=f"pruned, partial CRPS ({part_y.size}): the folds it\nfinished only, not comparable")
+        for x, y in zip(part_x[shown], part_y[shown]):
+            ax.annotate(_fmt(float(y)), (x, y), xytext=(-7, 0), textcoords="offset points",
+                        ha="right", va="center", fontsize=SMALL, color=PRUNED_COLOUR)
 
     if chosen is not None:
         if chosen_y is not None:
@@ -266,31 +305,57 @@ def plot_history(
         ax.axhline(oracle, color=TRUTH_COLOUR, ls="--", lw=1.3,
                    label=f"true configuration (CRPS {_fmt(oracle)})")
 
-    bottom = ax.get_xaxis_transform()  # x in data, y in axes fraction
+    # Trials without any score sit apart, in a strip below the CRPS axis: drawn on that
+    # axis they would read as scores (the lower, the better).
     other_states = ~states.isin(["COMPLETE", "PRUNED", "FAIL"]) | (
         (states == "COMPLETE") & ~states.index.isin(done.index))
     for mask, colour, label in (
-        (states == "PRUNED", PRUNED_COLOUR, "pruned"),
+        ((states == "PRUNED") & ~has_partial, PRUNED_COLOUR, "pruned, no fold scored"),
         (states == "FAIL", FAIL_COLOUR, "failed"),
         (other_states, "0.7", "no score (running, waiting, NaN)"),
     ):
         xs = numbers[mask & numbers.notna()].to_numpy(dtype=float)
         if mask.sum():
-            ax.plot(xs, np.full(xs.size, 0.035), ls="none", marker="x", ms=6, mew=1.4,
-                    color=colour, transform=bottom, clip_on=False,
-                    label=f"{label} ({int(mask.sum())})")
+            strip.plot(xs, np.full(xs.size, 0.5), ls="none", marker="x", ms=6, mew=1.4, color=colour,
+                       label=f"{label} ({int(mask.sum())}):\nin the strip below")
+    strip.set_ylim(0, 1)
+    strip.set_yticks([])
+    strip.set_ylabel("no score", rotation=0, ha="right", va="center", fontsize=SMALL)
+    strip.grid(axis="x", alpha=0.25)
 
     if numbers.notna().sum() == 1 or (numbers.notna().sum() == 0 and chosen is None):
         centre = float(numbers.dropna().iloc[0]) if numbers.notna().any() else 0.0
         ax.set_xlim(centre - 1, centre + 1)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("trial number (order of proposal)")
+    strip.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.tick_params(labelbottom=False)
+    strip.set_xlabel("trial number (order of proposal)")
     ax.set_ylabel(f"CV CRPS ({units})")
     ax.set_title("Optimisation history: cross-validated CRPS per trial (lower is better)")
     ax.grid(alpha=0.25)
-    if ax.get_legend_handles_labels()[0]:  # outside, so it never hides a trial
-        fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=SMALL)
-    return _save(fig, path)
+    handles, labels = ax.get_legend_handles_labels()
+    more = strip.get_legend_handles_labels()
+    if handles or more[0]:  # outside, so it never hides a trial
+        fig.legend(handles + more[0], labels + more[1], loc="outside right upper", fontsize=SMALL)
+    return fig
+
+
+def plot_history(
+    trials: pd.DataFrame,
+    path: str | Path,
+    *,
+    chosen: int | None,
+    oracle_crps: float | None = None,
+    units: str = "target units",
+) -> Path:
+    """Optimisation history: CV CRPS of every complete trial against its trial number.
+
+    Complete trials are points, the best so far a step line, the chosen trial (by number)
+    a red ring, the CRPS of the true configuration a dashed line. A pruned trial that
+    finished some folds is a grey x at its partial CRPS (:func:`partial_scores`), labelled
+    as not comparable; trials without any score (pruned before a fold was scored, failed)
+    sit apart in a "no score" strip below the axis. All are counted in the legend.
+    """
+    return _save(history_figure(trials, chosen=chosen, oracle_crps=oracle_crps, units=units), path)
 
 
 # ---------------------------------------------------------------- by hyperparameter
@@ -489,6 +554,7 @@ def plot_grid(
     y: str = "l_max",
     chosen: Mapping[str, Any],
     truth: Mapping[str, Any] | None,
+    oracle_crps: float | None = None,
     units: str = "target units",
 ) -> Path:
     """Heat map of the mean CV CRPS of complete trials per (``x``, ``y``) cell.
@@ -496,7 +562,24 @@ def plot_grid(
     The grid spans the trials and the truth (see :func:`grid_means`); cells without a
     complete trial are grey. The chosen cell has a star, the true cell a ring, and each
     cell with a trial the number of complete trials in it when the cells are big enough.
+    With ``oracle_crps`` (the oracle trial's score of the true structure) the true cell
+    shows that score; a true cell no trial completed is coloured by it and hatched.
     """
+    return _save(grid_figure(trials, x=x, y=y, chosen=chosen, truth=truth, oracle_crps=oracle_crps,
+                             units=units), path)
+
+
+def grid_figure(
+    trials: pd.DataFrame,
+    *,
+    x: str = "yearly_seasonality",
+    y: str = "l_max",
+    chosen: Mapping[str, Any],
+    truth: Mapping[str, Any] | None,
+    oracle_crps: float | None = None,
+    units: str = "target units",
+) -> Figure:
+    """The figure of :func:`plot_grid`."""
     truth = truth or {}
     include = [(d.get(x), d.get(y)) for d in (chosen, truth)
                if not _missing(d.get(x)) and not _missing(d.get(y))]
@@ -510,13 +593,20 @@ def plot_grid(
     ax.set_title(f"Mean cross-validated CRPS per cell: {x} by {y}", fontsize=PANEL_TITLE + 1)
     if missing:
         _note(ax, f"{', '.join(map(repr, missing))} not in trials")
-        return _save(fig, path)
+        return fig
     if nx == 0 or ny == 0:
         _note(ax, "no complete trial")
-        return _save(fig, path)
+        return fig
 
     cmap = matplotlib.colormaps["viridis"].with_extremes(bad=MISSING_CELL)
     data = np.ma.masked_invalid(means.to_numpy(dtype=float))
+    oracle = _finite(oracle_crps)
+    true_i = _grid_index(list(means.index), truth.get(y))
+    true_j = _grid_index(list(means.columns), truth.get(x))
+    oracle_cell = oracle is not None and true_i is not None and true_j is not None
+    oracle_only = oracle_cell and data[true_i, true_j] is np.ma.masked
+    if oracle_only:  # no trial completed there, but the oracle trial scored it
+        data[true_i, true_j] = oracle
     # A far outlier would paint every other cell the same colour: cap the scale (robustly)
     # and show the cells above the cap in the top colour, with an arrow on the colour bar.
     cap = _robust_top(data.compressed()) if data.count() else None
@@ -552,6 +642,20 @@ def plot_grid(
                     fontsize=SMALL, color="white" if dark else "black")
 
     handles: list[Any] = []
+    if oracle_cell:
+        if oracle_only:
+            ax.add_patch(Rectangle((true_j - 0.5, true_i - 0.5), 1, 1, fill=False, hatch="//",
+                                   edgecolor="white", lw=0))
+            handles.append(Patch(facecolor="0.55", edgecolor="white", hatch="//",
+                                 label="hatched: true cell, oracle trial only"))
+        value = float(data[true_i, true_j]) if data.count() else oracle
+        lo = float(data.min()) if data.count() else 0.0
+        hi = float(cap if cap is not None else data.max()) if data.count() else 1.0
+        dark = (value - lo) <= 0.55 * (hi - lo) and not oracle_only
+        ax.text(true_j + 0.44, true_i - 0.44, f"oracle\n{_fmt(oracle)}", ha="right", va="bottom",
+                fontsize=SMALL, color="white" if dark or oracle_only else "black",
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "0.2", "edgecolor": "none", "alpha": 0.5}
+                if oracle_only else None)
     for point, name, style, legend_style in (
         (chosen, "chosen", {"marker": "*", "ms": min(17, max(6, 0.6 * cell_pt)), "mfc": "white",
                             "mec": "black", "mew": 1.2},
@@ -571,8 +675,11 @@ def plot_grid(
     if annotate:
         handles.append(Line2D([], [], ls="none", marker="$n$", color="black", ms=8,
                               label="n = complete trials in cell"))
+    if oracle_cell:
+        handles.append(Line2D([], [], ls="none", marker="$o$", color="black", ms=8,
+                              label="oracle = the true structure's CV CRPS"))
     fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=SMALL, frameon=False)
-    return _save(fig, path)
+    return fig
 
 
 def _grid_tried(trials: pd.DataFrame, x: str, y: str, means: pd.DataFrame) -> np.ndarray:

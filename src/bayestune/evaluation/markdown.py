@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from bayestune.simulator.truth import PARTS
+
 
 def _n(x: Any, digits: int = 2) -> str:
     if x is None:
@@ -56,13 +58,19 @@ def to_markdown(report: dict[str, Any]) -> str:
 
     t = report["truth"]
     lines += ["## The choice against the truth", ""]
+    if t.get("problems"):
+        lines += ["`truth.json` lacks what some parts need; those parts are not available, the rest is scored:", ""]
+        lines += [f"- {p}" for p in t["problems"]] + [""]
     if not t["available"]:
         lines += _unavailable(t)
-    elif "hyperparameters" in t:
-        h = t["hyperparameters"]
-        lines += table(["hyperparameter", "chosen", "true", "abs. error", "exact"], [
-            [k, v["chosen"], v["true"], v["abs_error"], v["exact"]] for k, v in h.items() if isinstance(v, dict)
-        ])
+    elif "chosen" not in t:
+        h = t.get("hyperparameters")
+        if h:
+            lines += table(["hyperparameter", "chosen", "true", "abs. error", "exact"], [
+                [k, v["chosen"], v["true"], v["abs_error"], v["exact"]] for k, v in h.items() if isinstance(v, dict)
+            ])
+        for part, reason in t.get("unavailable", {}).items():
+            lines += [f"Not available: {PARTS[part]} ({reason}).", ""]
         o = t.get("oracle", {})
         if o.get("available"):
             g = t["regret"]
@@ -92,6 +100,8 @@ def to_markdown(report: dict[str, Any]) -> str:
     lines += ["## Recovery (full-data refit)", ""]
     if not rec.get("available"):
         lines += _unavailable(rec)
+    elif "channels" not in rec:
+        lines += [f"Not available: {PARTS['channel_recovery']} ({rec['channels_unavailable']}).", ""]
     else:
         lvl = int(rec["level"] * 100)
         lines += table(
@@ -103,16 +113,21 @@ def to_markdown(report: dict[str, Any]) -> str:
         lines += [f"Contribution over time: NRMSE {_n(rec['contribution_nrmse'], 3)} (mean over channels); "
                   f"calibration error across weeks and channels {_n(rec['contribution_calibration_error'], 3)} "
                   "(0 = calibrated; median over 20 nominal levels from 0.005 to 0.995).", ""]
+    if rec.get("available"):
         p = rec["parameters"]
-        if p.get("parameters"):
+        if p.get("available") is False:
+            lines += [f"Not available: {PARTS['parameter_recovery']} ({p['reason']}).", ""]
+        elif p.get("parameters"):
             lines += [f"Parameters shared by the model and the truth (on {p['scale']}): coverage of the "
-                      f"{lvl}% intervals {_n(p['coverage_rate'])}, median posterior contraction "
+                      f"{int(p['level'] * 100)}% intervals {_n(p['coverage_rate'])}, median posterior contraction "
                       f"{_n(p['median_contraction'])}, calibration error {_n(p['calibration_error'], 3)}.", ""]
             lines += table(["parameter", "truth", "mean", "interval", "covers", "contraction"], [
                 [k, v["truth"], v["mean"], f"[{v['lo']:.3g}, {v['hi']:.3g}]", v["covered"], v["contraction"]]
                 for k, v in p["parameters"].items()], digits=4)
         else:
             lines += [p.get("note", ""), ""]
+        for group, reason in p.get("skipped", {}).items():
+            lines += [f"Left out: {'every parameter' if group == '*' else 'the ' + group + ' parameters'} ({reason}).", ""]
 
     tt = report["train_test"]
     lines += ["## Train/test gap (train-only refit of the chosen structure)", ""]

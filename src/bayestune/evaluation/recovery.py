@@ -427,43 +427,68 @@ def kernel_l1(true_weights: npt.ArrayLike, fitted_weights: npt.ArrayLike) -> flo
 
 
 # ----------------------------------------------------------------------- from a fit
-def _shared_parameters(post: FitPosterior, truth: Mapping[str, Any]) -> dict[str, dict[str, float]]:
-    """True values (PyMC-Marketing's scale) of the free parameters the fit shares with the truth.
+def _form_mismatch(kind: str, fitted: str, true: Any, known: Mapping[str, str]) -> str | None:
+    """Why the ``kind`` parameters of the fit and the truth are not comparable, or None.
+
+    ``known`` maps our form names to PyMC-Marketing's class names; ``fitted`` is the fit's
+    class name.
+    """
+    if true not in known:
+        return (f"the truth's {kind} form {true!r} is not one bayestune fits, so its {kind}_* "
+                "parameters have no counterpart in the model")
+    if known[true] != fitted:
+        fitted_name = next((n for n, c in known.items() if c == fitted), fitted)
+        return f"the truth's {kind} form is {true}, the fit's {fitted_name}: their {kind}_* parameters mean different things"
+    return None
+
+
+def _shared_parameters(
+    post: FitPosterior, truth: Mapping[str, Any]
+) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """True values (PyMC-Marketing's scale) of the free parameters the fit shares with the truth,
+    and why the others were left out (``{"saturation_*": reason}``).
 
     A parameter is shared when it has the same name and the same meaning: adstock and
-    saturation parameters only when the fitted form is the true form; Fourier coefficients
-    per mode present in both; the rest (intercept, controls, noise) always. Values on
-    PyMC-Marketing's scale are only comparable when the fit used the truth's target scale
-    (a fit on all weeks does), else nothing is shared.
+    saturation parameters only when the fitted form is the true form (a form bayestune does
+    not fit, say one another simulator wrote, is never shared); Fourier coefficients per mode
+    present in both; the rest (intercept, controls, noise) always. Values on PyMC-Marketing's
+    scale are only comparable when the fit used the truth's target scale (a fit on all weeks
+    does), else nothing is shared.
     """
+    from bayestune.simulator.transforms import ADSTOCK_FORMS, SATURATION_FORMS
+
     structure = truth["structure"]
     scaled = truth["parameters"]["scaled"]
     true_scale = truth["parameters"]["scales"]["target_scale"]
     if not np.isclose(post.target_scale, true_scale, rtol=1e-9):
-        return {}
-    fitted_adstock = post.adstock[0]
-    fitted_saturation = json.loads(post.tree.attrs["saturation"])["__type__"].rsplit(".", 1)[-1]
-    from bayestune.simulator.transforms import SATURATION_FORMS
-
-    true_saturation = SATURATION_FORMS[structure["saturation"]].pymc_class
+        return {}, {"*": f"the fit's target scale {post.target_scale:.6g} is not the truth's {true_scale:.6g}, "
+                         "so values on PyMC-Marketing's scale are not comparable"}
+    fitted = {"adstock": ADSTOCK_FORMS[post.adstock[0]].pymc_class,
+              "saturation": json.loads(post.tree.attrs["saturation"])["__type__"].rsplit(".", 1)[-1]}
+    skipped = {}
+    for kind, forms in (("adstock", ADSTOCK_FORMS), ("saturation", SATURATION_FORMS)):
+        known = {name: form.pymc_class for name, form in forms.items()}
+        reason = _form_mismatch(kind, fitted[kind], structure[kind], known)
+        if reason is not None:
+            skipped[f"{kind}_*"] = reason
     shared: dict[str, dict[str, float]] = {}
     for name in post.free_parameters():
-        if name not in scaled:
-            continue
-        if name.startswith("adstock_") and fitted_adstock != structure["adstock"]:
-            continue
-        if name.startswith("saturation_") and fitted_saturation != true_saturation:
+        if name not in scaled or f"{name.split('_', 1)[0]}_*" in skipped:
             continue
         value = scaled[name]
         shared[name] = {"": float(value)} if not isinstance(value, Mapping) else {k: float(v) for k, v in value.items()}
-    return shared
+    return shared, skipped
 
 
 def parameter_recovery(post: FitPosterior, truth: Mapping[str, Any], level: float = 0.9) -> dict[str, Any]:
-    """Per shared scalar parameter: posterior mean, interval, truth, covered, contraction."""
+    """Per shared scalar parameter: posterior mean, interval, truth, covered, contraction.
+
+    ``skipped`` says which parameters were left out and why (another form, another scale).
+    """
     rows: dict[str, Any] = {}
     draws_all, truth_all = [], []
-    for name, values in _shared_parameters(post, truth).items():
+    shared, skipped = _shared_parameters(post, truth)
+    for name, values in shared.items():
         post_var, prior_var = post.variances(name)
         draws = post.tree["posterior"][name]
         dims = [d for d in draws.dims if d not in ("chain", "draw")]
@@ -485,7 +510,7 @@ def parameter_recovery(post: FitPosterior, truth: Mapping[str, Any], level: floa
             draws_all.append(d)
             truth_all.append(true)
     if not rows:
-        return {"parameters": {}, "median_contraction": None, "calibration_error": None,
+        return {"parameters": {}, "median_contraction": None, "calibration_error": None, "skipped": skipped,
                 "note": "the fit shares no parameter with the truth (other forms or another scale)"}
     n = min(len(d) for d in draws_all)
     stacked = np.stack([d[:n] for d in draws_all], axis=1)
@@ -496,6 +521,7 @@ def parameter_recovery(post: FitPosterior, truth: Mapping[str, Any], level: floa
         "coverage_rate": float(np.mean([r["covered"] for r in rows.values()])),
         "median_contraction": float(np.median([r["contraction"] for r in rows.values()])),
         "calibration_error": calibration_error(stacked, np.asarray(truth_all)),
+        "skipped": skipped,
     }
 
 

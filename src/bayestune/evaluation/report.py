@@ -36,6 +36,7 @@ from bayestune.evaluation.selection import (
     regret,
 )
 from bayestune.simulator.dataset import ColumnRoles, Dataset, read_dataset
+from bayestune.simulator.truth import PARTS, TruthCheck
 
 REPORT_SCHEMA = "bayestune.report/1"
 NO_TRUTH = "no ground truth: the dataset dir has no truth.json"
@@ -54,6 +55,13 @@ class Report:
     @property
     def headline(self) -> list[str]:
         return list(self.data["headline"])
+
+    def moved(self, old: Path, new: Path) -> Report:
+        """The same report once its dir ``old`` has been renamed ``new``."""
+        def where(p: Path) -> Path:
+            return new / p.relative_to(old)
+
+        return Report(self.data, where(self.json_path), where(self.markdown_path), [where(p) for p in self.figures])
 
 
 # ------------------------------------------------------------------------- reading
@@ -112,18 +120,28 @@ class RunFiles:
 
 
 # ------------------------------------------------------------------------ sections
-def _truth_section(run: RunFiles, ds: Dataset, full: FitPosterior | None) -> dict[str, Any]:
+def _truth_section(run: RunFiles, ds: Dataset, full: FitPosterior | None, check: TruthCheck) -> dict[str, Any]:
+    """The choice against the truth. A part whose fields the truth lacks is listed under
+    ``unavailable`` with the reason, and the rest is scored."""
     if ds.truth is None:
         return {"available": False, "reason": NO_TRUTH}
     truth = ds.truth
-    structure = {k: truth["structure"][k] for k in HYPERPARAMETERS}
-    out: dict[str, Any] = {"available": True, "true_structure": structure}
+    out: dict[str, Any] = {"available": True}
+    if check.problems:
+        out["problems"] = list(check.problems)
+    unavailable = {part: f"{check.unavailable[part]} in the truth" for part in ("hyperparameters", "adstock_kernels")
+                   if not check.available(part)}
+    if check.available("hyperparameters"):
+        out["true_structure"] = {k: truth["structure"][k] for k in HYPERPARAMETERS}
     best = run.best
     if best is None:
         out["chosen"] = None
         out["note"] = "no trial completed, so nothing was chosen"
+        if unavailable:
+            out["unavailable"] = unavailable
         return out
-    out["hyperparameters"] = hyperparameter_scores(best["candidate"], structure)
+    if "true_structure" in out:
+        out["hyperparameters"] = hyperparameter_scores(best["candidate"], out["true_structure"])
     oracle = run.oracle
     if oracle is None:
         out["oracle"] = {"available": False, "reason": "the run has no oracle trial (tuned with --no-oracle)"}
@@ -141,25 +159,38 @@ def _truth_section(run: RunFiles, ds: Dataset, full: FitPosterior | None) -> dic
             "gate_failures": oracle.get("gate_failures", []),
         }
         out["regret"] = regret(best["week_crps"], oracle["week_crps"])
-    if full is not None:
-        out["adstock_kernels"] = kernel_scores(truth["adstock_kernel"], full.adstock_kernels,
-                                               truth.get("effective_l_max"))
+    if full is not None and check.available("adstock_kernels"):
+        effective = truth.get("effective_l_max")
+        effective = effective if isinstance(effective, dict) and all(isinstance(v, int) for v in effective.values()) else None
+        out["adstock_kernels"] = kernel_scores(truth["adstock_kernel"], full.adstock_kernels, effective)
+    if unavailable:
+        out["unavailable"] = unavailable
     return out
 
 
-def _recovery_section(ds: Dataset, full: FitPosterior | None) -> dict[str, Any]:
+def _recovery_section(ds: Dataset, full: FitPosterior | None, check: TruthCheck) -> dict[str, Any]:
+    """Recovery by the full-data refit: per channel (ROAS, shares, contributions) and per
+    parameter; each part is scored when the truth holds its fields, else says why not."""
     if ds.truth is None:
         return {"available": False, "reason": NO_TRUTH}
     if full is None:
         return {"available": False, "reason": "the run has no full-data refit (tuned with --no-final)"}
-    if ds.contributions is None:
-        return {"available": False, "reason": "the dataset dir has no contributions.csv"}
-    channels = full.channels
-    spend = ds.data[channels].to_numpy(float)
-    true_contrib = ds.contributions[channels].to_numpy(float)
-    out = {"available": True, "fit": "full-data refit of the chosen structure"}
-    out |= channel_recovery(full.channel_contributions(), channels, spend, ds.truth, true_contrib)
-    out["parameters"] = parameter_recovery(full, ds.truth)
+    if not check.available("channel_recovery") and not check.available("parameter_recovery"):
+        return {"available": False, "reason": f"{check.unavailable['channel_recovery']} in the truth; "
+                                              f"{check.unavailable['parameter_recovery']} in the truth"}
+    out: dict[str, Any] = {"available": True, "fit": "full-data refit of the chosen structure"}
+    if check.available("channel_recovery"):
+        channels = full.channels
+        spend = ds.data[channels].to_numpy(float)
+        true_contrib = ds.contributions[channels].to_numpy(float)
+        out |= channel_recovery(full.channel_contributions(), channels, spend, ds.truth, true_contrib)
+    else:
+        out["channels_unavailable"] = f"{check.unavailable['channel_recovery']} in the truth"
+    if check.available("parameter_recovery"):
+        out["parameters"] = parameter_recovery(full, ds.truth)
+    else:
+        out["parameters"] = {"available": False, "parameters": {},
+                             "reason": f"{check.unavailable['parameter_recovery']} in the truth"}
     return out
 
 
@@ -177,11 +208,11 @@ def _convergence_section(final: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def _run_section(run: RunFiles, ds: Dataset) -> dict[str, Any]:
+def _run_section(run: RunFiles, ds: Dataset, named_as: Path) -> dict[str, Any]:
     states = run.trials["state"].value_counts().to_dict() if len(run.trials) else {}
     best = run.best
     return {
-        "path": str(run.path),
+        "path": str(named_as),
         "dataset": str(ds.path),
         "weeks": ds.weeks,
         "channels": list(ds.columns.channels),
@@ -215,7 +246,8 @@ def _figures(report: dict[str, Any], run: RunFiles, ds: Dataset, full: FitPoster
     fields = [f for f in HYPERPARAMETERS if f in trials.columns]
     made.append(figures.plot_by_hyperparameter(trials, out / "by_hyperparameter.png", fields=fields,
                                                chosen=chosen, truth=truth, units=units))
-    made.append(figures.plot_grid(trials, out / "grid.png", chosen=chosen, truth=truth, units=units))
+    made.append(figures.plot_grid(trials, out / "grid.png", chosen=chosen, truth=truth,
+                                  oracle_crps=oracle.get("cv_crps"), units=units))
     final = (run.best or {}).get("final")
     draws_path = run.path / final["train_test"]["draws"] if final and "draws" in final["train_test"] else None
     if draws_path is not None and draws_path.exists():
@@ -226,7 +258,7 @@ def _figures(report: dict[str, Any], run: RunFiles, ds: Dataset, full: FitPoster
         made.append(figures.plot_predictive(dates, observed, draws, out / "predictive.png",
                                             split=saved["observed_fit"].size, units=ds.columns.target))
     rec = report["recovery"]
-    if rec.get("available"):
+    if "channels" in rec:
         ch = list(rec["channels"])
         v = rec["channels"]
         made.append(figures.plot_roas(ch, [v[c]["roas_mean"] for c in ch], [v[c]["roas_lo"] for c in ch],
@@ -235,13 +267,65 @@ def _figures(report: dict[str, Any], run: RunFiles, ds: Dataset, full: FitPoster
     if full is not None:
         fitted = full.adstock_kernels
         scores = report["truth"].get("adstock_kernels", {}).get("channels", {})
-        kernels = {c: {"true": np.asarray(ds.truth["adstock_kernel"][c]) if ds.truth else None,
+        true_kernels = ds.truth["adstock_kernel"] if "adstock_kernels" in report["truth"] else {}
+        kernels = {c: {"true": np.asarray(true_kernels[c]) if c in true_kernels else None,
                        "fitted": k, "l1": scores.get(c, {}).get("l1")} for c, k in fitted.items()}
         made.append(figures.plot_kernels(kernels, out / "kernels.png"))
     return made
 
 
+# ------------------------------------------------------------------------- warnings
+FINAL_FITS = {"train_fit": "train-only refit (the train/test figures)", "full_fit": "full-data refit"}
+"""The final stage's fits, as the headline and the warnings name them."""
+
+
+def report_warnings(report: dict[str, Any]) -> list[str]:
+    """What a reader must not miss: train/test flags, and every fit whose figures carry extra noise."""
+    tt = report["train_test"]
+    out = list(tt.get("flags", [])) + list(tt.get("warnings", []))
+    oracle_failures = report["truth"].get("oracle", {}).get("gate_failures")
+    if oracle_failures:
+        out.append("the true structure's search fits failed the search convergence gate ("
+                   + "; ".join(oracle_failures) + "): its CV CRPS, and the regret, carry extra MCMC noise")
+    conv = report["convergence"]
+    if conv.get("available"):
+        if not conv["train_fit"]["strict_gate_passed"]:
+            out.append("the train-only refit failed the strict convergence gate ("
+                       + "; ".join(conv["train_fit"]["failures"])
+                       + "): the train/test CRPS and the gap come from it and carry extra MCMC noise")
+        if not conv["full_fit"]["strict_gate_passed"]:
+            out.append("the full-data refit failed the strict convergence gate: "
+                       + "; ".join(conv["full_fit"]["failures"]))
+    return out
+
+
 # ------------------------------------------------------------------------- headline
+def _truth_not_available(report: dict[str, Any]) -> list[str]:
+    """Each part left out for want of a field of the truth (or a form the model does not share), with why."""
+    t, rec = report["truth"], report["recovery"]
+    if not t["available"]:
+        return []
+    out = [f"{PARTS[part]} ({reason})" for part, reason in t.get("unavailable", {}).items()]
+    if not rec.get("available") and rec.get("reason", "").endswith(" in the truth"):
+        out.append(f"recovery ({rec['reason']})")
+    if "channels_unavailable" in rec:
+        out.append(f"{PARTS['channel_recovery']} ({rec['channels_unavailable']})")
+    params = rec.get("parameters", {}) if rec.get("available") else {}
+    if params.get("available") is False:
+        out.append(f"{PARTS['parameter_recovery']} ({params['reason']})")
+    out += [f"{'all' if group == '*' else 'the ' + group} parameters ({reason})"
+            for group, reason in params.get("skipped", {}).items()]
+    return out
+
+
+def _best_of(run: dict[str, Any]) -> str:
+    """"best of 6 completed trials (8 run)": the chosen trial beat only the completed ones."""
+    complete = int(run.get("states", {}).get("COMPLETE", 0))
+    if complete == run["trials"]:
+        return f"best of {complete} trials, all completed"
+    return f"best of {complete} completed trials ({run['trials']} run)"
+
+
 def _fmt(x: float | None, digits: int = 1) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{x:,.{digits}f}"
 
@@ -255,23 +339,25 @@ def headline(report: dict[str, Any]) -> list[str]:
     c = r["chosen"]
     chosen = f"Fourier order {c['yearly_seasonality']}, l_max {c['l_max']}, {c['adstock']} adstock, {c['saturation']} saturation"
     lines.append(f"Chosen: {chosen}; cross-validated CRPS {_fmt(r['chosen_cv_crps'])} per week "
-                 f"(target units; best of {r['trials']} trials).")
+                 f"(target units; {_best_of(r)}).")
     if not t["available"]:
         lines.append(f"Truth: {t['reason']}; truth scores are not available.")
-    elif "hyperparameters" in t:
-        s = t["true_structure"]
-        h = t["hyperparameters"]
-        wrong = [k for k in HYPERPARAMETERS if not h[k]["exact"]]
-        verdict = "exact match" if not wrong else "differs in " + ", ".join(wrong)
-        lines.append(f"Truth:  Fourier order {s['yearly_seasonality']}, l_max {s['l_max']}, "
-                     f"{s['adstock']} adstock, {s['saturation']} saturation: {verdict}.")
+    else:
+        if "hyperparameters" in t:
+            s = t["true_structure"]
+            h = t["hyperparameters"]
+            wrong = [k for k in HYPERPARAMETERS if not h[k]["exact"]]
+            verdict = "exact match" if not wrong else "differs in " + ", ".join(wrong)
+            lines.append(f"Truth:  Fourier order {s['yearly_seasonality']}, l_max {s['l_max']}, "
+                         f"{s['adstock']} adstock, {s['saturation']} saturation: {verdict}.")
         if "regret" in t:
             g, o = t["regret"], t["oracle"]
             eq = "within noise: statistically equivalent to the truth" if g["equivalent"] else \
                 "worse than the truth beyond noise" if g["regret"] > 0 else "better than the truth beyond noise"
             lines.append(f"Regret: {_fmt(g['regret'])} ± {_fmt(g['se'])} CRPS (chosen minus true structure, paired "
                          f"over {g['weeks']} held-out weeks): {eq}. The true structure scored "
-                         f"{_fmt(o['cv_crps'])}, rank {o['rank']['rank']} of {o['rank']['of']} (1 = best).")
+                         f"{_fmt(o['cv_crps'])}, rank {o['rank']['rank']} of {o['rank']['of']} (1 = best; "
+                         f"the completed trials and the true structure).")
         elif "oracle" in t:
             lines.append(f"Regret: not available ({t['oracle'].get('reason')}).")
         if "adstock_kernels" in t:
@@ -279,12 +365,15 @@ def headline(report: dict[str, Any]) -> list[str]:
             lines.append("Adstock kernels, L1 distance to the truth (0 = same, 2 = disjoint): " + ", ".join(
                 f"{ch} {_fmt(v['l1'], 3)}" for ch, v in k["channels"].items()))
     rec = report["recovery"]
-    if rec.get("available"):
+    if "channels" in rec:
         parts = []
         for ch, v in rec["channels"].items():
             mark = "covers" if v["roas_covered"] else "MISSES"
             parts.append(f"{ch} {v['roas_mean']:.2f} [{v['roas_lo']:.2f}, {v['roas_hi']:.2f}] {mark} {v['roas_true']:.2f}")
         lines.append(f"ROAS, {int(rec['level'] * 100)}% intervals vs truth: " + "; ".join(parts) + ".")
+    missing = _truth_not_available(report)
+    if missing:
+        lines.append("Not scored: " + "; ".join(missing) + ".")
     tt = report["train_test"]
     if tt.get("available"):
         lines.append(f"Train/test: CRPS {_fmt(tt['train_crps'])} on {tt['fit_range'][1] - tt['fit_range'][0]} fitted weeks, "
@@ -292,9 +381,10 @@ def headline(report: dict[str, Any]) -> list[str]:
                      f"(ratio {_fmt(tt['ratio'], 2)}).")
     conv = report["convergence"]
     if conv.get("available"):
-        full = conv["full_fit"]
-        lines.append("Full-data refit: strict convergence gate " + (
-            "passed." if full["strict_gate_passed"] else "FAILED: " + "; ".join(full["failures"]) + "."))
+        for name, what in FINAL_FITS.items():
+            fit = conv[name]
+            lines.append(f"{what[0].upper()}{what[1:]}: strict convergence gate " + (
+                "passed." if fit["strict_gate_passed"] else "FAILED: " + "; ".join(fit["failures"]) + "."))
     for w in report["warnings"]:
         lines.append(f"WARNING: {w}")
     return lines
@@ -320,11 +410,14 @@ def evaluate(
     out: str | Path | None = None,
     *,
     max_gap_ratio: float = DEFAULT_MAX_RATIO,
+    named_as: str | Path | None = None,
 ) -> Report:
     """Evaluate the run dir ``run`` and write the report into ``out`` (default: the run dir).
 
     ``data`` overrides the dataset dir the run recorded. Existing report files are replaced
-    only once the new ones are complete.
+    only once the new ones are complete. ``named_as`` is the path the report names the run
+    by (default: ``run``): a run evaluated in a staging dir before it is renamed into place
+    (the demo's) is named by the path it will have.
     """
     from bayestune.evaluation.markdown import to_markdown
 
@@ -335,22 +428,15 @@ def evaluate(
     full = FitPosterior.load(full_path) if full_path is not None and full_path.exists() else None
 
     report: dict[str, Any] = {"schema": REPORT_SCHEMA, "bayestune": __version__}
-    report["run"] = _run_section(files, ds)
-    report["truth"] = _truth_section(files, ds, full)
-    report["recovery"] = _recovery_section(ds, full)
+    report["run"] = _run_section(files, ds, Path(named_as) if named_as is not None else files.path)
+    check = ds.truth_check()
+    report["truth"] = _truth_section(files, ds, full, check)
+    report["recovery"] = _recovery_section(ds, full, check)
     report["train_test"] = train_test_section(final, files.path, max_ratio=max_gap_ratio)
     report["convergence"] = _convergence_section(final)
     report["runtime"] = runtime_section(files.trials, n_folds=files.n_folds, final=final,
                                         oracle=files.oracle, environment=files.environment)
-    tt = report["train_test"]
-    report["warnings"] = list(tt.get("flags", [])) + list(tt.get("warnings", []))
-    oracle_failures = report["truth"].get("oracle", {}).get("gate_failures")
-    if oracle_failures:
-        report["warnings"].append("the true structure's search fits failed the search convergence gate ("
-                                  + "; ".join(oracle_failures) + "): its CV CRPS, and the regret, carry extra MCMC noise")
-    if report["convergence"].get("available") and not report["convergence"]["full_fit"]["strict_gate_passed"]:
-        report["warnings"].append("the full-data refit failed the strict convergence gate: "
-                                  + "; ".join(report["convergence"]["full_fit"]["failures"]))
+    report["warnings"] = report_warnings(report)
 
     out = Path(out) if out is not None else files.path
     try:

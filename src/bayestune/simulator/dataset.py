@@ -21,6 +21,7 @@ import pandas as pd
 
 from bayestune.errors import BayestuneError
 from bayestune.simulator.generate import TRUTH_SCHEMA, SimulatedDataset
+from bayestune.simulator.truth import TruthCheck, check_truth
 
 DATA_FILE = "data.csv"
 TRUTH_FILE = "truth.json"
@@ -66,6 +67,13 @@ class Dataset:
     @property
     def weeks(self) -> int:
         return len(self.data)
+
+    def truth_check(self) -> TruthCheck:
+        """What the truth lacks, part by part (:mod:`bayestune.simulator.truth`); nothing without one."""
+        if self.truth is None:
+            return TruthCheck()
+        return check_truth(self.truth, self.columns.channels, date=self.columns.date,
+                           contributions=self.contributions, weeks=self.weeks)
 
 
 def required_weeks(max_l_max: int, holdout_weeks: int) -> int:
@@ -207,11 +215,25 @@ def _read_truth(path: Path) -> dict[str, Any] | None:
         truth = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BayestuneError(f"{TRUTH_FILE} is not readable JSON: {exc}", str(path)) from None
-    if not isinstance(truth, dict) or truth.get("schema") != TRUTH_SCHEMA:
-        found = truth.get("schema") if isinstance(truth, dict) else None
-        raise BayestuneError(f"{TRUTH_FILE} schema is {found!r}, expected {TRUTH_SCHEMA!r}", str(path))
-    if "columns" not in truth:
-        raise BayestuneError(f"{TRUTH_FILE} has no 'columns' section", str(path))
+    if not isinstance(truth, dict):
+        raise BayestuneError(f"{TRUTH_FILE} is not a JSON object", str(path))
+    problems = []
+    if truth.get("schema") != TRUTH_SCHEMA:
+        problems.append(f"{TRUTH_FILE} schema is {truth.get('schema')!r}, expected {TRUTH_SCHEMA!r}")
+    c = truth.get("columns")
+    if not isinstance(c, dict):
+        problems.append(f"{TRUTH_FILE} has no 'columns' section")
+    else:
+        problems += [f"{TRUTH_FILE} columns.{k} is not a column name" for k in ("date", "target")
+                     if not isinstance(c.get(k), str)]
+        if not (isinstance(c.get("channels"), list) and c["channels"] and all(isinstance(x, str) for x in c["channels"])):
+            problems.append(f"{TRUTH_FILE} columns.channels is not a non-empty list of column names")
+        if not (isinstance(c.get("controls", []), list) and all(isinstance(x, str) for x in c.get("controls", []))):
+            problems.append(f"{TRUTH_FILE} columns.controls is not a list of column names")
+    if len(problems) == 1:
+        raise BayestuneError(problems[0], str(path))
+    if problems:
+        raise BayestuneError(f"{len(problems)} problems: " + "; ".join(problems), str(path))
     return truth
 
 
@@ -229,57 +251,77 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def _validate(data: pd.DataFrame, roles: ColumnRoles, where: str) -> None:
+    """Check every column; raise one error that lists every problem found, each by its lines.
+
+    One problem reads ``<what> (<file> line(s) <n>)``; several read ``<k> problems: <what>
+    (line(s) <n>); <what> (line(s) <m>) (<file>)``, in the order of the checks.
+    """
+    problems = _problems(data, roles)
+    if not problems:
+        return
+    if len(problems) == 1:
+        what, lines = problems[0]
+        raise BayestuneError(what, f"{where} line(s) {lines}" if lines else where)
+    listed = "; ".join(f"{what} (line(s) {lines})" if lines else what for what, lines in problems)
+    raise BayestuneError(f"{len(problems)} problems: {listed}", where)
+
+
+def _problems(data: pd.DataFrame, roles: ColumnRoles) -> list[tuple[str, str | None]]:
+    """Every problem of ``data``: what is wrong, and the CSV lines (None for the whole file).
+
+    A check that would only repeat another's finding is skipped: the order of the dates is
+    checked only when they are all valid and distinct, their steps only when sorted.
+    """
+    problems: list[tuple[str, str | None]] = []
     missing = [c for c in (roles.date, *roles.numeric) if c not in data.columns]
     if missing:
-        raise BayestuneError(f"missing column(s): {', '.join(missing)}", where)
+        problems.append((f"missing column(s): {', '.join(missing)}", None))
 
-    dates = pd.to_datetime(data[roles.date], errors="coerce", format="ISO8601")
-    bad = dates.isna()
-    if bad.any():
-        raise BayestuneError(
-            f"column {roles.date!r} has values that are not ISO dates (YYYY-MM-DD)",
-            f"{where} line(s) {_lines(bad)}",
-        )
-    dup = dates.duplicated(keep=False)
-    if dup.any():
-        raise BayestuneError(f"column {roles.date!r} has duplicate dates", f"{where} line(s) {_lines(dup)}")
-    step = dates.diff().dt.days
-    unsorted = step < 0
-    if unsorted.any():
-        raise BayestuneError(
-            f"column {roles.date!r} is not sorted in time", f"{where} line(s) {_lines(unsorted)}"
-        )
-    gap = step.notna() & (step != 7)
-    if gap.any():
-        raise BayestuneError(
-            f"column {roles.date!r} is not weekly without gaps (steps of {sorted(set(step[gap].astype(int)))} days)",
-            f"{where} line(s) {_lines(gap)}",
-        )
+    if roles.date in data.columns:
+        dates = pd.to_datetime(data[roles.date], errors="coerce", format="ISO8601")
+        bad = dates.isna()
+        if bad.any():
+            problems.append((f"column {roles.date!r} has values that are not ISO dates (YYYY-MM-DD)", _lines(bad)))
+        dup = dates.notna() & dates.duplicated(keep=False)
+        if dup.any():
+            problems.append((f"column {roles.date!r} has duplicate dates", _lines(dup)))
+        step = dates.diff().dt.days
+        unsorted = step < 0
+        if unsorted.any() and not dup.any():
+            problems.append((f"column {roles.date!r} is not sorted in time", _lines(unsorted)))
+        gap = step.notna() & (step != 7)
+        if gap.any() and not (bad.any() or dup.any() or unsorted.any()):
+            problems.append((f"column {roles.date!r} is not weekly without gaps "
+                             f"(steps of {sorted(set(step[gap].astype(int)))} days)", _lines(gap)))
 
-    for col in roles.numeric:
+    for col in (c for c in roles.numeric if c in data.columns):
         values = pd.to_numeric(data[col], errors="coerce")
         text = data[col].notna() & values.isna()
         if text.any():
-            raise BayestuneError(f"column {col!r} has non-numeric values", f"{where} line(s) {_lines(text)}")
+            problems.append((f"column {col!r} has non-numeric values", _lines(text)))
         absent = data[col].isna()
         if absent.any():
             role = "target" if col == roles.target else "column"
-            raise BayestuneError(f"{role} {col!r} has missing values", f"{where} line(s) {_lines(absent)}")
-        if not np.isfinite(values).all():
-            raise BayestuneError(
-                f"column {col!r} has infinite values", f"{where} line(s) {_lines(~np.isfinite(values))}"
-            )
+            problems.append((f"{role} {col!r} has missing values", _lines(absent)))
+        infinite = values.notna() & ~np.isfinite(values)
+        if infinite.any():
+            problems.append((f"column {col!r} has infinite values", _lines(infinite)))
         if col in roles.channels and (values < 0).any():
-            raise BayestuneError(
-                f"channel {col!r} has negative spend", f"{where} line(s) {_lines(values < 0)}"
-            )
+            problems.append((f"channel {col!r} has negative spend", _lines(values < 0)))
+    return problems
 
 
 def _read_optional(path: Path, date: str) -> pd.DataFrame | None:
+    """A file of the truth as read; what it lacks is :func:`check_truth`'s to say."""
     if not path.exists():
         return None
-    frame = pd.read_csv(path)
-    frame[date] = pd.to_datetime(frame[date])
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise BayestuneError(f"the CSV file cannot be parsed: {detail}", str(path)) from None
+    if date in frame:
+        frame[date] = pd.to_datetime(frame[date], errors="coerce")
     return frame
 
 

@@ -39,6 +39,12 @@ def run_oracle(ctx: SearchContext) -> dict[str, Any] | None:
     path = Path(ctx.run) / ORACLE_FILE
     if path.exists():
         return json.loads(path.read_text())
+    lacking = dataset.truth_check().unavailable.get("hyperparameters")
+    if lacking is not None:  # a truth from another generator may not name its structure
+        payload = {"candidate": None, "state": "FAIL", "value": None,
+                   "error": f"the true structure cannot be scored: {lacking} in the truth"}
+        write_atomic(path, json.dumps(payload, indent=2) + "\n")
+        return payload
     candidate = true_candidate(dataset.truth)
     record = TrialRecord(candidate)
     payload: dict[str, Any] = {"candidate": candidate.to_dict(), "state": "COMPLETE", "value": None}
