@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bayestune import __version__
-from bayestune.errors import BayestuneError
+from bayestune.errors import BayestuneError, RunFailed
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 1
@@ -485,6 +485,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"bayestune: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except RunFailed as exc:
+        if debug:
+            raise
+        print(f"bayestune: error: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
     except KeyboardInterrupt:
         print("bayestune: interrupted", file=sys.stderr)
         return 130

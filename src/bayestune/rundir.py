@@ -18,3 +18,11 @@ PREDICTIONS_DIR = "predictions"
 FITS_DIR = "fits"
 SQLITE_FILE = "study.db"
 JOURNAL_FILE = "study.journal"
+
+TRIAL_COLUMNS = (
+    "number", "state", "value", "yearly_seasonality", "l_max", "adstock", "saturation",
+    "fold_crps", "week_crps", "max_divergence_rate", "max_rhat", "min_ess_bulk",
+    "seconds_build", "seconds_compile", "seconds_sample", "seconds_predict", "seconds_total",
+    "sampler", "seed", "fold_seeds", "pruned_reason", "error", "interrupted",
+)
+"""The columns of ``trials.csv``, in order (a header even before the first trial ends)."""

@@ -36,9 +36,13 @@ def _progress_callback(total: int, done: int, enabled: bool):
 
 
 def optimize(
-    run: Path, ctx: SearchContext, url: str, total: int, *, progress: bool, rank: int = 0
+    run: Path, ctx: SearchContext, url: str, total: int, *, progress: bool, rank: int = 0, records: bool = True
 ) -> None:
-    """Run trials until ``total`` count, recording each one as it finishes.
+    """Run trials until ``total`` count; each is in the storage as soon as it finishes.
+
+    With ``records`` (one process runs the search), ``trials.csv`` and ``best.json`` are
+    rewritten after every trial. A worker (``records=False``) writes only to the storage:
+    the parent derives the files from it, so each file has one writer.
 
     Worker ``rank`` seeds its TPE sampler with ``seed + rank``; MCMC seeds derive from the
     run's seed and the trial number, so they do not depend on which worker ran a trial.
@@ -50,7 +54,8 @@ def optimize(
     bar, tick = _progress_callback(total, done, progress)
 
     def record(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        write_records(run, study, ctx.config.selection)
+        if records:
+            write_records(run, study, ctx.config.selection)
         if tick is not None:
             tick(study, trial)
         if counted(study) >= total:
@@ -65,4 +70,5 @@ def optimize(
     finally:
         if bar is not None:
             bar.close()
-        write_records(run, study, ctx.config.selection)
+        if records:
+            write_records(run, study, ctx.config.selection)

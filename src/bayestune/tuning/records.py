@@ -12,15 +12,17 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from bayestune.fileio import write_atomic
-from bayestune.rundir import BEST_FILE, TRIALS_FILE
+from bayestune.rundir import BEST_FILE, TRIAL_COLUMNS, TRIALS_FILE
 from bayestune.tuning.model import CANDIDATE_FIELDS, Candidate
 from bayestune.tuning.replicates import averaged
 from bayestune.tuning.selection import DESCRIPTION, Scored, Selection, select
+from bayestune.tuning.storage import interrupted_numbers
 
 
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
     """One row per trial: parameters, state, value, per-fold and per-week CRPS, diagnostics, times."""
     rows = []
+    interrupted = interrupted_numbers(study)
     for t in study.get_trials(deepcopy=False):
         a = t.user_attrs
         timings = a.get("timings", {})
@@ -43,10 +45,10 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             "fold_seeds": json.dumps(a.get("seeds", [])),
             "pruned_reason": a.get("pruned_reason"),
             "error": a.get("error"),
-            "interrupted": bool(a.get("interrupted", False)),
+            "interrupted": t.number in interrupted,
         }
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=TRIAL_COLUMNS)
 
 
 def choose(

@@ -17,7 +17,7 @@ from bayestune.tuning.oracle import run_oracle
 from bayestune.tuning.prepare import prepare_run_dir
 from bayestune.tuning.records import write_records
 from bayestune.tuning.replicates import load_replicates, run_replicates
-from bayestune.tuning.storage import fail_interrupted, open_study, storage_url
+from bayestune.tuning.storage import end_stale_trials, open_study, storage_url
 from bayestune.tuning.workers import run_workers
 
 
@@ -28,14 +28,17 @@ def search(dataset: Dataset, config: TuningConfig, run: str | Path) -> optuna.St
     folds = make_folds(dataset, config)
     prepare_run_dir(run, config, dataset)
     url = storage_url(run, config)
+    end_stale_trials(url, config)
     study = open_study(url, config.seed, config)
-    fail_interrupted(study)
     ctx = SearchContext(dataset, config, folds, run)
     if config.workers == 1:
         optimize(run, ctx, url, config.trials, progress=show_progress(config))
     else:
-        run_workers(ctx, url)
-        study = open_study(url, config.seed, config)
+        try:
+            run_workers(ctx, url, refresh=lambda: write_records(run, study, config.selection))
+        finally:  # also when a worker failed: the records show what the others did
+            study = open_study(url, config.seed, config)
+            write_records(run, study, config.selection)
     if config.replicates:
         say = (lambda line: print(line, file=sys.stderr)) if show_progress(config) else None
         run_replicates(ctx, study, config.replicate_top, config.replicates, say)
