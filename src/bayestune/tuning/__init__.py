@@ -50,12 +50,9 @@ def tune(
 
     Running it again on the same ``out`` resumes the study up to ``config.trials``.
     """
-    import json
-
     import pandas as pd
 
-    from bayestune.fileio import write_atomic
-    from bayestune.rundir import BEST_FILE, TRIALS_FILE
+    from bayestune.rundir import TRIALS_FILE, FinalRecord, write_record
     from bayestune.tuning.final import run_final
     from bayestune.tuning.model import Candidate
     from bayestune.tuning.records import choose
@@ -79,9 +76,7 @@ def tune(
     final_result = None
     if final:
         final_result = run_final(candidate, dataset, config, run).to_dict()
-        payload = json.loads((run / BEST_FILE).read_text())
-        payload["final"] = final_result
-        write_atomic(run / BEST_FILE, json.dumps(payload, indent=2) + "\n")
+        write_record(run, FinalRecord(trial=best.number, candidate=candidate.to_dict(), **final_result))
     return TuneResult(run, candidate, best.value, trials, final_result)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import optuna
 
+from bayestune.rundir import ORACLE_FILE
 from bayestune.simulator.dataset import Dataset
 from bayestune.tuning.config import TuningConfig
 from bayestune.tuning.context import SearchContext, make_folds
@@ -45,7 +46,7 @@ def search(dataset: Dataset, config: TuningConfig, run: str | Path) -> optuna.St
     # also when resumed with another rule; replicates of an earlier run count only when asked for
     write_records(run, study, config.selection, load_replicates(run) if config.replicates else None)
     if config.oracle and dataset.has_truth:
-        if show_progress(config) and not (run / "oracle.json").exists():
+        if show_progress(config) and not (run / ORACLE_FILE).exists():
             print("scoring the true configuration (oracle trial, never selectable) ...", file=sys.stderr)
         run_oracle(ctx)
     return open_study(url, config.seed, config)
