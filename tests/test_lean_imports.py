@@ -37,6 +37,7 @@ def test_importing_the_packages_stays_lean():
     code = (
         "import sys\n"
         "import bayestune, bayestune.tuning, bayestune.evaluation, bayestune.rundir, bayestune.cli\n"
+        "import bayestune.simulator, bayestune.bench, bayestune.calibration\n"
         "from bayestune.tuning import load_config, tune\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
