@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import json
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bayestune import __version__
-from bayestune.errors import BayestuneError
+from bayestune.errors import BayestuneError, RunFailed
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 1
@@ -148,6 +147,7 @@ TUNE_FLAGS = ("trials", "sampler", "draws", "tune", "chains", "validation", "fol
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
+    from bayestune.rundir import read_best
     from bayestune.simulator import read_dataset
     from bayestune.tuning import load_config, tune
 
@@ -157,13 +157,13 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     result = tune(dataset, config, args.out, final=not args.no_final)
     print(f"Run dir: {result.run}")
     print(f"Best: {result.best} with CV CRPS {result.best_crps:.2f} (target units per week)")
-    best = json.loads((result.run / "best.json").read_text())
-    rep = best["selection_rule"].get("replicates")
+    best, _ = read_best(result.run)
+    rep = best.selection_rule.get("replicates")
     if rep:
         sd = rep["mcmc_sd_median"]
         print(f"Replicate refits: {rep['fits']} more trial(s), {len(rep['candidates'])} candidate(s) x "
               f"{rep['replicates']} seed(s), in {rep['seconds'] / 60:.1f} min; the choice's CRPS over its fits "
-              f"{best['crps_replicate_mean']:.2f}"
+              f"{best.crps_replicate_mean:.2f}"
               + (f"; MCMC noise of a candidate's CRPS (median SD over its fits) {sd:.2f}" if sd is not None else ""))
     if result.final:
         tt = result.final["train_test"]
@@ -599,6 +599,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"bayestune: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except RunFailed as exc:
+        if debug:
+            raise
+        print(f"bayestune: error: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
     except KeyboardInterrupt:
         print("bayestune: interrupted", file=sys.stderr)
         return 130

@@ -1,4 +1,4 @@
-"""The one error type a user sees: what is wrong, and where."""
+"""The errors a user sees as one line: bad input (what is wrong, and where), and a run that failed."""
 
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ class BayestuneError(Exception):
 
     def __str__(self) -> str:
         return f"{self.what} ({self.where})" if self.where else self.what
+
+
+class RunFailed(Exception):
+    """Work that had started could not finish for a reason outside the user's input (a worker
+    process died): reported as one line, exit status 1; what is already written stays."""
 
 
 def from_validation_error(exc: ValidationError, what: str, source: str) -> BayestuneError:

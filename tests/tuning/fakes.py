@@ -81,6 +81,16 @@ class Ess31(FakeFitter):
     ess = 31.0
 
 
+class Sleepy(FakeFitter):
+    """Each fit takes 50 ms, so parallel workers' trials overlap and finish together."""
+
+    def fit(self, candidate, columns, data, settings, seed):
+        import time
+
+        time.sleep(0.05)
+        return super().fit(candidate, columns, data, settings, seed)
+
+
 class Rhat14(FakeFitter):
     rhat = 1.4
 

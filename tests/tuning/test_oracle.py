@@ -6,7 +6,8 @@ import json
 from types import SimpleNamespace
 
 from bayestune.simulator import read_dataset, write_dataset
-from bayestune.tuning.oracle import ORACLE_FILE, run_oracle
+from bayestune.rundir import ORACLE_FILE
+from bayestune.tuning.oracle import run_oracle
 
 
 def test_a_truth_without_a_structure_gives_a_failed_oracle_with_the_reason(tmp_path, quickstart):

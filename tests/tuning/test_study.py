@@ -47,7 +47,7 @@ def test_a_small_real_study_writes_a_complete_run_dir(tiny_demo):
     """quickstart, 3 trials of real sampling with tiny settings (the shared tiny demo run)."""
     _, run, _ = tiny_demo
     assert {p.name for p in run.iterdir()} >= {
-        "config.toml", "study.db", "trials.csv", "best.json", "environment.json", "priors.json", "fits",
+        "config.toml", "study.db", "trials.csv", "best.json", "final.json", "environment.json", "priors.json", "fits",
         "predictions", "oracle.json",
     }
     trials = pd.read_csv(run / "trials.csv")
@@ -55,12 +55,14 @@ def test_a_small_real_study_writes_a_complete_run_dir(tiny_demo):
     for col in ("seconds_build", "seconds_compile", "seconds_sample", "seconds_predict", "max_rhat", "min_ess_bulk"):
         assert trials[col].notna().all() and (trials[col] >= 0).all()
     best = json.loads((run / "best.json").read_text())
-    assert best["crps"] == pytest.approx(trials["value"].min())
-    tt = best["final"]["train_test"]
+    assert best["schema"] == "bayestune.best/1" and best["crps"] == pytest.approx(trials["value"].min())
+    final = json.loads((run / "final.json").read_text())
+    assert final["schema"] == "bayestune.final/1" and final["trial"] == best["trial"]
+    tt = final["train_test"]
     assert tt["fit_weeks"] == 70 and tt["test_weeks"] == 8 and not tt["test_weeks_seen_by_fit"]
     assert np.isfinite([tt["train_crps"], tt["test_crps"]]).all()
     assert (run / "fits" / "train.nc").stat().st_size > 0 and (run / "fits" / "full.nc").stat().st_size > 0
-    assert "strict_gate_passed" in best["final"]["full_fit"]
+    assert "strict_gate_passed" in final["full_fit"]
     env = json.loads((run / "environment.json").read_text())
     assert env["sampler"] == "numpyro" and env["packages"]["pymc-marketing"].startswith("1.3")
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from bayestune.evaluation.metrics import crps_ensemble
+from bayestune.rundir import load_train_test_draws
 
 DEFAULT_MAX_RATIO = 2.0
 """Warn when test CRPS / train CRPS exceeds this (configurable: ``--max-gap-ratio``)."""
@@ -67,7 +68,7 @@ def check_train_test(
 def train_test_section(
     final: Mapping[str, Any] | None, run: Path, *, max_ratio: float = DEFAULT_MAX_RATIO
 ) -> dict[str, Any]:
-    """The report's train/test section from ``best.json``'s ``final`` and the saved draws.
+    """The report's train/test section from the final stage's record (``final.json``) and the saved draws.
 
     The CRPS of both sides is recomputed from the saved predictive draws; the week ranges
     decide the in-sample flag, not the ``test_weeks_seen_by_fit`` field the run wrote.
@@ -77,9 +78,8 @@ def train_test_section(
     tt = final["train_test"]
     train_crps, test_crps = tt["train_crps"], tt["test_crps"]
     recomputed = None
-    path = run / tt["draws"] if "draws" in tt else None
-    if path is not None and path.exists():
-        saved = np.load(path)
+    saved = load_train_test_draws(run, final)
+    if saved is not None:
         train_crps = float(crps_ensemble(saved["observed_fit"], saved["draws_fit"]).mean())
         test_crps = float(crps_ensemble(saved["observed_test"], saved["draws_test"]).mean())
         recomputed = bool(np.isclose(train_crps, tt["train_crps"]) and np.isclose(test_crps, tt["test_crps"]))

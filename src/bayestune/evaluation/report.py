@@ -12,7 +12,6 @@ import json
 import math
 import os
 import shutil
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import pandas as pd
 from bayestune import __version__
 from bayestune.errors import BayestuneError
 from bayestune.fileio import write_atomic
+from bayestune.rundir import RunDir, load_train_test_draws
 from bayestune.evaluation import figures
 from bayestune.evaluation.gap import DEFAULT_MAX_RATIO, train_test_section
 from bayestune.evaluation.posterior import FitPosterior
@@ -65,44 +65,30 @@ class Report:
 
 
 # ------------------------------------------------------------------------- reading
-def _read_json(path: Path) -> dict[str, Any] | None:
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise BayestuneError(f"cannot read {path.name}: {exc}", str(path)) from None
+def _plain(record: Any) -> dict[str, Any] | None:
+    return None if record is None else record.model_dump(mode="json", by_alias=True)
 
 
 @dataclass(frozen=True)
 class RunFiles:
-    """The files of a run dir that the evaluation reads."""
+    """The files of a run dir that the evaluation reads (through :class:`bayestune.rundir.RunDir`,
+    which checks each against its schema), as plain dicts for the sections below."""
 
     path: Path
     config: dict[str, Any]
     trials: pd.DataFrame
     best: dict[str, Any] | None
+    final: dict[str, Any] | None
     oracle: dict[str, Any] | None
     environment: dict[str, Any]
     dataset: dict[str, Any]
+    n_folds: int
 
     @classmethod
     def read(cls, run: str | Path) -> RunFiles:
-        run = Path(run)
-        if not run.is_dir():
-            raise BayestuneError("no such run dir", str(run))
-        trials_path = run / "trials.csv"
-        if not trials_path.exists():
-            raise BayestuneError("not a run dir (no trials.csv): run `bayestune tune` first", str(run))
-        try:
-            config = tomllib.loads((run / "config.toml").read_text())
-            trials = pd.read_csv(trials_path)
-        except (OSError, tomllib.TOMLDecodeError, pd.errors.ParserError) as exc:
-            raise BayestuneError(f"cannot read the run: {exc}", str(run)) from None
-        return cls(
-            run, config, trials, _read_json(run / "best.json"), _read_json(run / "oracle.json"),
-            _read_json(run / "environment.json") or {}, _read_json(run / "dataset.json") or {},
-        )
+        rd = RunDir.read(run)
+        return cls(rd.path, rd.config.model_dump(), rd.trials, _plain(rd.best), _plain(rd.final),
+                   _plain(rd.oracle), rd.environment, _plain(rd.dataset) or {}, rd.config.n_folds)
 
     def load_dataset(self, data: str | Path | None) -> Dataset:
         path = data or self.dataset.get("path")
@@ -113,10 +99,6 @@ class RunFiles:
         if not Path(path).exists():
             raise BayestuneError("the run's dataset dir is gone; give --data", str(path))
         return read_dataset(path, roles)
-
-    @property
-    def n_folds(self) -> int:
-        return 1 if self.config.get("validation") == "tail" else int(self.config.get("folds", 1))
 
 
 # ------------------------------------------------------------------------ sections
@@ -147,7 +129,7 @@ def _truth_section(run: RunFiles, ds: Dataset, full: FitPosterior | None, check:
         out["oracle"] = {"available": False, "reason": "the run has no oracle trial (tuned with --no-oracle)"}
     elif oracle.get("state") != "COMPLETE":
         out["oracle"] = {"available": False, "state": oracle.get("state"),
-                         "reason": oracle.get("pruned_reason") or oracle.get("error")}
+                         "reason": oracle.get("error")}
     else:
         complete = run.trials[run.trials["state"] == "COMPLETE"]["value"].to_numpy(float)
         out["oracle"] = {
@@ -248,10 +230,8 @@ def _figures(report: dict[str, Any], run: RunFiles, ds: Dataset, full: FitPoster
                                                chosen=chosen, truth=truth, units=units))
     made.append(figures.plot_grid(trials, out / "grid.png", chosen=chosen, truth=truth,
                                   oracle_crps=oracle.get("cv_crps"), units=units))
-    final = (run.best or {}).get("final")
-    draws_path = run.path / final["train_test"]["draws"] if final and "draws" in final["train_test"] else None
-    if draws_path is not None and draws_path.exists():
-        saved = np.load(draws_path)
+    saved = load_train_test_draws(run.path, run.final)
+    if saved is not None:
         draws = np.concatenate([saved["draws_fit"], saved["draws_test"]], axis=1)
         observed = np.concatenate([saved["observed_fit"], saved["observed_test"]])
         dates = pd.DatetimeIndex(ds.data[ds.columns.date])[: observed.size]
@@ -423,7 +403,7 @@ def evaluate(
 
     files = RunFiles.read(run)
     ds = files.load_dataset(data)
-    final = (files.best or {}).get("final")
+    final = files.final
     full_path = files.path / final["full_fit"]["path"] if final else None
     full = FitPosterior.load(full_path) if full_path is not None and full_path.exists() else None
 

@@ -2,29 +2,30 @@
 
 >>> from bayestune.tuning import tune, load_config     # doctest: +SKIP
 >>> result = tune("data/quickstart", load_config(None, {"trials": 10}), "runs/q1")
+
+Importing this package is cheap: PyMC, PyMC-Marketing, JAX and Optuna are imported only when
+a search or a fit starts, so bad input is reported at once. It does set JAX's CPU device
+count (:func:`bayestune.tuning.devices.set_host_devices`), which must happen before JAX starts.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from bayestune.errors import BayestuneError
 from bayestune.progress import reporter
 from bayestune.simulator.dataset import ColumnRoles, Dataset, read_dataset
 from bayestune.tuning.config import TuningConfig, load_config
-from bayestune.tuning.failures import why_none_completed
-from bayestune.tuning.final import run_final
-from bayestune.tuning.model import Candidate
-from bayestune.fileio import write_atomic
-from bayestune.rundir import BEST_FILE, TRIALS_FILE
-from bayestune.tuning.replicates import load_replicates
-from bayestune.tuning.records import choose
-from bayestune.tuning.search import search
+from bayestune.tuning.devices import set_host_devices
+
+set_host_devices()
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from bayestune.tuning.model import Candidate
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,16 @@ def tune(
 
     Running it again on the same ``out`` resumes the study up to ``config.trials``.
     """
+    import pandas as pd
+
+    from bayestune.rundir import TRIALS_FILE, FinalRecord, write_record
+    from bayestune.tuning.failures import why_none_completed
+    from bayestune.tuning.final import run_final
+    from bayestune.tuning.model import Candidate
+    from bayestune.tuning.records import choose
+    from bayestune.tuning.replicates import load_replicates
+    from bayestune.tuning.search import search
+
     config = config or TuningConfig()
     if not isinstance(dataset, Dataset):
         dataset = read_dataset(dataset, columns)
@@ -64,10 +75,16 @@ def tune(
     final_result = None
     if final:
         final_result = run_final(candidate, dataset, config, run, reporter(config.quiet)).to_dict()
-        payload = json.loads((run / BEST_FILE).read_text())
-        payload["final"] = final_result
-        write_atomic(run / BEST_FILE, json.dumps(payload, indent=2) + "\n")
+        write_record(run, FinalRecord(trial=best.number, candidate=candidate.to_dict(), **final_result))
     return TuneResult(run, candidate, best.value, trials, final_result)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Candidate":  # lazily: it lives beside the MMM builder, which imports PyMC
+        from bayestune.tuning.model import Candidate
+
+        return Candidate
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["Candidate", "TuneResult", "TuningConfig", "load_config", "tune"]

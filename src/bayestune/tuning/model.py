@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pymc.sampling.jax  # noqa: F401 - must come before JAX starts: it gives JAX one CPU device per chain
 import pymc_marketing.mmm as pmm
 
 from bayestune.simulator.dataset import ColumnRoles

@@ -44,9 +44,13 @@ def trial_line(study: optuna.Study, trial: optuna.trial.FrozenTrial, total: int)
 
 
 def optimize(
-    run: Path, ctx: SearchContext, url: str, total: int, *, progress: Mode, rank: int = 0
+    run: Path, ctx: SearchContext, url: str, total: int, *, progress: Mode, rank: int = 0, records: bool = True
 ) -> None:
-    """Run trials until ``total`` count, recording each one as it finishes.
+    """Run trials until ``total`` count; each is in the storage as soon as it finishes.
+
+    With ``records`` (one process runs the search), ``trials.csv`` and ``best.json`` are
+    rewritten after every trial. A worker (``records=False``) writes only to the storage:
+    the parent derives the files from it, so each file has one writer.
 
     ``progress`` (:mod:`bayestune.progress`): a bar, a line per finished trial, or nothing.
     Worker ``rank`` seeds its TPE sampler with ``seed + rank``; MCMC seeds derive from the
@@ -61,7 +65,8 @@ def optimize(
     bar, tick = _bar(total, done) if progress == "bar" else (None, None)
 
     def record(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        write_records(run, study, ctx.config.selection)
+        if records:
+            write_records(run, study, ctx.config.selection)
         if tick is not None:
             tick(study, trial)
         elif progress == "lines":
@@ -78,4 +83,5 @@ def optimize(
     finally:
         if bar is not None:
             bar.close()
-        write_records(run, study, ctx.config.selection)
+        if records:
+            write_records(run, study, ctx.config.selection)

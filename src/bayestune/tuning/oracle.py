@@ -12,18 +12,16 @@ standard error, the true configuration's rank among the trials).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from bayestune.fileio import write_atomic
+from bayestune.rundir import PREDICTIONS_DIR, OracleRecord, read_record, write_record
 from bayestune.scores import score_units
 from bayestune.simulator.dataset import Dataset
 from bayestune.tuning.context import SearchContext
 from bayestune.tuning.model import true_candidate
 from bayestune.tuning.trial import TrialRecord, run_trial
 
-ORACLE_FILE = "oracle.json"
 ORACLE_TRIAL = 2**31 - 2
 """Stands in for the trial number when seeding the oracle's fits."""
 
@@ -36,30 +34,31 @@ def run_oracle(ctx: SearchContext) -> dict[str, Any] | None:
     dataset: Dataset = ctx.dataset
     if dataset.truth is None:
         return None
-    path = Path(ctx.run) / ORACLE_FILE
-    if path.exists():
-        return json.loads(path.read_text())
+    old = read_record(ctx.run, OracleRecord)
+    if old is not None:
+        return old.model_dump(mode="json", by_alias=True)
     lacking = dataset.truth_check().unavailable.get("hyperparameters")
     if lacking is not None:  # a truth from another generator may not name its structure
-        payload = {"candidate": None, "state": "FAIL", "value": None,
-                   "error": f"the true structure cannot be scored: {lacking} in the truth"}
-        write_atomic(path, json.dumps(payload, indent=2) + "\n")
-        return payload
+        oracle = OracleRecord(candidate=None, state="FAIL", value=None,
+                              error=f"the true structure cannot be scored: {lacking} in the truth")
+        write_record(ctx.run, oracle)
+        return oracle.model_dump(mode="json", by_alias=True)
     candidate = true_candidate(dataset.truth)
     record = TrialRecord(candidate)
     payload: dict[str, Any] = {"candidate": candidate.to_dict(), "state": "COMPLETE", "value": None}
     try:
         payload["value"] = run_trial(
             candidate, dataset, ctx.folds, ctx.settings, ctx.thresholds, seed=ctx.config.seed,
-            trial_number=ORACLE_TRIAL, record=record, predictions_dir=Path(ctx.run) / "predictions",
+            trial_number=ORACLE_TRIAL, record=record, predictions_dir=Path(ctx.run) / PREDICTIONS_DIR,
             prefix="oracle", enforce_gate=False, fitter=ctx.config.fitter, score=ctx.config.score,
         )
     except Exception as exc:  # noqa: BLE001 - recorded like a failed trial, never raised
         payload |= {"state": "FAIL", "error": f"{exc.__class__.__name__}: {exc}"[:2000]}
     payload |= record.attrs()
     payload["crps_units"] = score_units(ctx.config.score)
-    write_atomic(path, json.dumps(payload, indent=2) + "\n")
-    return payload
+    oracle = OracleRecord(**payload)
+    write_record(ctx.run, oracle)
+    return oracle.model_dump(mode="json", by_alias=True)
 
 
 def oracle_line(payload: dict[str, Any], seconds: float) -> str:

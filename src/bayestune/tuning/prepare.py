@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from bayestune.errors import BayestuneError
 from bayestune.fileio import write_atomic
-from bayestune.rundir import CONFIG_FILE, DATASET_FILE, ENV_FILE, FITS_DIR, PREDICTIONS_DIR, PRIORS_FILE
+from bayestune.rundir import (
+    CONFIG_FILE,
+    DATASET_FILE,
+    ENV_FILE,
+    FITS_DIR,
+    PREDICTIONS_DIR,
+    PRIORS_FILE,
+    DatasetRecord,
+    read_dataset_record,
+    write_json,
+)
 from bayestune.simulator.dataset import Dataset
 from bayestune.tuning.config import TuningConfig, config_from_dict
 from bayestune.tuning.environment import environment
@@ -32,9 +41,9 @@ def prepare_run_dir(run: Path, config: TuningConfig, dataset: Dataset) -> None:
                 "use a new --out or the same settings to resume",
                 str(run),
             )
-        data_old = json.loads((run / DATASET_FILE).read_text()).get("path") if (run / DATASET_FILE).exists() else None
-        if data_old and Path(data_old).resolve() != dataset.path.resolve():
-            raise BayestuneError(f"the run dir was made for dataset {data_old}", str(run))
+        record = read_dataset_record(run)
+        if record is not None and Path(record.path).resolve() != dataset.path.resolve():
+            raise BayestuneError(f"the run dir was made for dataset {record.path}", str(run))
     elif run.exists() and any(run.iterdir()):
         raise BayestuneError("output directory is not empty and holds no study", str(run))
     try:
@@ -43,14 +52,14 @@ def prepare_run_dir(run: Path, config: TuningConfig, dataset: Dataset) -> None:
     except OSError as exc:
         raise BayestuneError(f"cannot create the run dir: {exc.strerror or exc}", str(run)) from None
     write_atomic(path, config.to_toml())
-    write_atomic(run / ENV_FILE, json.dumps(environment(config.sampler), indent=2) + "\n")
-    write_atomic(run / DATASET_FILE, json.dumps({
-        "path": str(dataset.path.resolve()),
-        "columns": {"date": dataset.columns.date, "target": dataset.columns.target,
-                    "channels": list(dataset.columns.channels), "controls": list(dataset.columns.controls)},
-        "weeks": dataset.weeks,
-        "has_truth": dataset.has_truth,
-    }, indent=2) + "\n")
+    write_json(run, ENV_FILE, environment(config.sampler))
+    write_json(run, DATASET_FILE, DatasetRecord(
+        path=str(dataset.path.resolve()),
+        columns={"date": dataset.columns.date, "target": dataset.columns.target,
+                 "channels": list(dataset.columns.channels), "controls": list(dataset.columns.controls)},
+        weeks=dataset.weeks,
+        has_truth=dataset.has_truth,
+    ).model_dump())
     mid = Candidate(config.space.yearly_seasonality[0] or 1, config.space.l_max[0],
                     config.space.adstock[0], config.space.saturation[0])
-    write_atomic(run / PRIORS_FILE, json.dumps(default_priors(mid, dataset.columns), indent=2) + "\n")
+    write_json(run, PRIORS_FILE, default_priors(mid, dataset.columns))

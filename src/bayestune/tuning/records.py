@@ -1,4 +1,8 @@
-"""The study's records in the run dir: ``trials.csv`` and ``best.json``, derived from the storage."""
+"""The study's records in the run dir: ``trials.csv`` and ``best.json``, derived from the storage.
+
+One process writes them (the one running the search, never its workers); their layout is
+:mod:`bayestune.rundir`'s (:class:`~bayestune.rundir.TrialRow`, :class:`~bayestune.rundir.BestRecord`).
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,23 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from bayestune.fileio import write_atomic
-from bayestune.rundir import BEST_FILE, TRIALS_FILE
+from bayestune.rundir import TRIAL_COLUMNS, BestRecord, TrialRow, write_record, write_trials
 from bayestune.tuning.model import CANDIDATE_FIELDS, Candidate
 from bayestune.tuning.replicates import averaged
 from bayestune.scores import score_units
 from bayestune.tuning.selection import Scored, Selection, describe, select
+from bayestune.tuning.storage import interrupted_numbers
 
 
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
     """One row per trial: parameters, state, value, per-fold and per-week CRPS, diagnostics, times."""
+    return pd.DataFrame([r.model_dump() for r in trial_rows(study)], columns=list(TRIAL_COLUMNS))
+
+
+def trial_rows(study: optuna.Study) -> list[TrialRow]:
+    """The rows of ``trials.csv``, one per trial of the study."""
     rows = []
+    interrupted = interrupted_numbers(study)
     for t in study.get_trials(deepcopy=False):
         a = t.user_attrs
         timings = a.get("timings", {})
@@ -44,10 +54,10 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             "fold_seeds": json.dumps(a.get("seeds", [])),
             "pruned_reason": a.get("pruned_reason"),
             "error": a.get("error"),
-            "interrupted": bool(a.get("interrupted", False)),
+            "interrupted": t.number in interrupted,
         }
-        rows.append(row)
-    return pd.DataFrame(rows)
+        rows.append(TrialRow(**row))
+    return rows
 
 
 def choose(
@@ -77,26 +87,22 @@ def best_trial(study: optuna.Study, rule: str = "lowest") -> optuna.trial.Frozen
 
 def write_records(run: Path, study: optuna.Study, rule: str = "lowest", replicates: dict[str, Any] | None = None) -> None:
     """Rewrite ``trials.csv`` and ``best.json`` (the trial ``rule`` chooses) from the storage, atomically."""
-    frame = trials_frame(study)
-    write_atomic(run / TRIALS_FILE, frame.to_csv(index=False, lineterminator="\n"))
+    write_trials(run, trial_rows(study))
     chosen = choose(study, rule, replicates)
     if chosen is not None:
         best, picked = chosen
-        payload = {
-            "selection": describe(rule) + (" (score averaged over replicate refits of the top trials)"
-                                           if picked.replicates else ""),
-            "selection_rule": picked.to_dict(),
-            "trial": best.number,
-            "crps": best.value,
-            "score": best.user_attrs.get("score", "crps"),
-            "crps_units": score_units(best.user_attrs.get("score", "crps")),
-            "candidate": Candidate.from_params(best.params).to_dict(),
-            "fold_crps": best.user_attrs.get("fold_crps"),
-            "week_crps": best.user_attrs.get("week_crps"),
-        }
-        if picked.replicates:  # the value the choice was made on; crps, fold_crps and week_crps are its own fit's
-            payload["crps_replicate_mean"] = picked.chosen.value
-        old = json.loads((run / BEST_FILE).read_text()) if (run / BEST_FILE).exists() else {}
-        if "final" in old and old.get("trial") == best.number:
-            payload["final"] = old["final"]
-        write_atomic(run / BEST_FILE, json.dumps(payload, indent=2) + "\n")
+        score = best.user_attrs.get("score", "crps")
+        write_record(run, BestRecord(
+            selection=describe(rule) + (" (score averaged over replicate refits of the top trials)"
+                                        if picked.replicates else ""),
+            selection_rule=picked.to_dict(),
+            trial=best.number,
+            crps=best.value,
+            score=score,
+            crps_units=score_units(score),
+            candidate=Candidate.from_params(best.params).to_dict(),
+            fold_crps=best.user_attrs.get("fold_crps"),
+            week_crps=best.user_attrs.get("week_crps"),
+            # the value the choice was made on; crps, fold_crps and week_crps are its own fit's
+            crps_replicate_mean=picked.chosen.value if picked.replicates else None,
+        ))

@@ -14,7 +14,6 @@ search's convergence gate (the structure passed it once); the failure is recorde
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -23,12 +22,11 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
-from bayestune.fileio import write_atomic
+from bayestune.errors import BayestuneError
+from bayestune.rundir import PREDICTIONS_DIR, ReplicatesRecord, read_record, write_record
 from bayestune.tuning.model import CANDIDATE_FIELDS, Candidate
 from bayestune.tuning.trial import TrialRecord, run_trial
 
-REPLICATES_FILE = "replicates.json"
-SCHEMA = "bayestune.replicates/1"
 _TAG = 0x5EED
 
 
@@ -51,25 +49,26 @@ def top_trials(study: optuna.Study, k: int) -> list[optuna.trial.FrozenTrial]:
 
 
 def load_replicates(run: str | Path) -> dict[str, Any] | None:
-    """``replicates.json`` of a run dir, or ``None``."""
+    """``replicates.json`` of a run dir, or ``None`` (also when it cannot be read: its fits
+    are then run again)."""
     try:
-        return json.loads((Path(run) / REPLICATES_FILE).read_text())
-    except (OSError, ValueError):
+        record = read_record(run, ReplicatesRecord)
+    except BayestuneError:
         return None
+    return None if record is None else record.model_dump(mode="json", by_alias=True)
 
 
 def run_replicates(ctx, study: optuna.Study, k: int, n: int, say=None) -> dict[str, Any]:
     """Refit the top ``k`` structures ``n`` more times each (those not already in the file)."""
-    path = ctx.run / REPLICATES_FILE
     old = load_replicates(ctx.run) or {}
     done = {(f["trial"], f["replicate"]): f for f in old.get("fits", []) if f.get("seed") == ctx.config.seed}
     top = top_trials(study, k)
     fits: list[dict[str, Any]] = []
 
     def write() -> dict[str, Any]:
-        payload = {"schema": SCHEMA, "top": [t.number for t in top], "replicates": n, "fits": fits}
-        write_atomic(path, json.dumps(payload, indent=2) + "\n")
-        return payload
+        record = ReplicatesRecord(top=[t.number for t in top], replicates=n, fits=fits)
+        write_record(ctx.run, record)
+        return record.model_dump(mode="json", by_alias=True)
 
     todo = [(t, r) for t in top for r in range(1, n + 1) if (t.number, r) not in done]
     if todo and say:
@@ -85,7 +84,7 @@ def run_replicates(ctx, study: optuna.Study, k: int, n: int, say=None) -> dict[s
             value = run_trial(
                 record.candidate, ctx.dataset, ctx.folds, ctx.settings, ctx.thresholds,
                 seed=replicate_seed(ctx.config.seed, r), trial_number=t.number, record=record,
-                predictions_dir=ctx.run / "predictions", prefix=f"trial{t.number:04d}_rep{r}", enforce_gate=False,
+                predictions_dir=ctx.run / PREDICTIONS_DIR, prefix=f"trial{t.number:04d}_rep{r}", enforce_gate=False,
                 fitter=ctx.config.fitter, score=ctx.config.score,
             )
             fits.append({"trial": t.number, "replicate": r, "seed": ctx.config.seed, "value": value,

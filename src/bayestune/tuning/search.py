@@ -10,15 +10,16 @@ from pathlib import Path
 import optuna
 
 from bayestune.progress import progress_mode, reporter, say
+from bayestune.rundir import ORACLE_FILE
 from bayestune.simulator.dataset import Dataset
 from bayestune.tuning.config import TuningConfig
 from bayestune.tuning.context import SearchContext, make_folds
 from bayestune.tuning.optimize import optimize
-from bayestune.tuning.oracle import ORACLE_FILE, oracle_line, run_oracle
+from bayestune.tuning.oracle import oracle_line, run_oracle
 from bayestune.tuning.prepare import prepare_run_dir
 from bayestune.tuning.records import write_records
 from bayestune.tuning.replicates import load_replicates, run_replicates
-from bayestune.tuning.storage import fail_interrupted, open_study, storage_url
+from bayestune.tuning.storage import end_stale_trials, open_study, storage_url
 from bayestune.tuning.workers import run_workers
 
 
@@ -29,15 +30,19 @@ def search(dataset: Dataset, config: TuningConfig, run: str | Path) -> optuna.St
     folds = make_folds(dataset, config)
     prepare_run_dir(run, config, dataset)
     url = storage_url(run, config)
+    end_stale_trials(url, config)
     study = open_study(url, config.seed, config)
-    fail_interrupted(study)
     ctx = SearchContext(dataset, config, folds, run)
     mode = progress_mode(config.quiet)
     if config.workers == 1:
         optimize(run, ctx, url, config.trials, progress=mode)
     else:
-        run_workers(ctx, url, "off" if mode == "off" else "lines")  # a bar per process would garble
-        study = open_study(url, config.seed, config)
+        try:  # a bar per process would garble: workers print lines
+            run_workers(ctx, url, "off" if mode == "off" else "lines",
+                        refresh=lambda: write_records(run, study, config.selection))
+        finally:  # also when a worker failed: the records show what the others did
+            study = open_study(url, config.seed, config)
+            write_records(run, study, config.selection)
     if config.replicates:
         run_replicates(ctx, study, config.replicate_top, config.replicates, reporter(config.quiet))
     # also when resumed with another rule; replicates of an earlier run count only when asked for
