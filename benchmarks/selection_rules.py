@@ -3,6 +3,7 @@
 ``python benchmarks/selection_rules.py SUITE_OUT [--out DIR]`` is ``bayestune bench replay
 SUITE_OUT`` (:mod:`bayestune.bench.replay`, the built-in rules) that also writes
 ``selection_rules.json`` and ``selection_rules.md`` into ``--out`` (default: SUITE_OUT).
+SUITE_OUT is a suite's ``--out`` dir or a results folder that kept its ``searches/``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from bayestune.errors import BayestuneError
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("suite_out", type=Path, help="the --out dir of a suite run")
+    parser.add_argument("suite_out", type=Path, help="the --out dir of a suite run, or a results folder with searches/")
     parser.add_argument("--out", type=Path, help="where to write (default: SUITE_OUT)")
     parser.add_argument("--methodology", help="only this methodology's cells (e.g. one-se-replicated)")
     args = parser.parse_args(argv)

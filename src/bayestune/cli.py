@@ -540,7 +540,8 @@ def build_parser() -> argparse.ArgumentParser:
         "stored, and print each rule's truth figures side by side (exact Fourier order and l_max, their "
         "mean absolute errors, regret against the true structure on the same folds).",
     )
-    r.add_argument("results", metavar="RESULTS_DIR", type=Path, help="the --out dir of a suite run (holds cells/)")
+    r.add_argument("results", metavar="RESULTS_DIR", type=Path,
+                   help="the --out dir of a suite run (holds cells/), or a results folder that kept its searches/")
     r.add_argument("--selection", metavar="NAME|PATH", action="append",
                    help="a rule to apply (repeatable): a built-in, a plug-in's name or package.module:object "
                    "(default: lowest and one-se)")

@@ -2,14 +2,16 @@
 
 Every finished cell of a suite run keeps its search (``run/trials.csv``, and
 ``run/replicates.json`` with replicate refits), the true structure scored on the same folds
-(``run/oracle.json``) and the truth (``dataset/truth.json``). :func:`replay` applies each
-named rule (built-in, entry point or import path, :mod:`bayestune.tuning.selection`) to the
-same completed trials and scores each choice against the truth: exact Fourier order and
-``l_max``, their mean absolute errors, and the regret against the oracle trial with its
-paired SE. The trials are the same for every rule, so the comparison isolates the rule from
-the search's own noise. Where a cell holds replicate refits, each rule is also applied to
-the replicate-averaged scores of its top trials (``<rule>+replicates``); every variant is
-summarised over the cells that have all of them.
+(``run/oracle.json``) and the truth (``dataset/truth.json``): in its own folder under
+``cells/`` and, copied, under ``searches/`` (:mod:`bayestune.bench.searches`), which a results
+folder keeps without the fits. :func:`replay` applies each named rule (built-in, entry point
+or import path, :mod:`bayestune.tuning.selection`) to the same completed trials and scores
+each choice against the truth: exact Fourier order and ``l_max``, their mean absolute errors,
+and the regret against the oracle trial with its paired SE. The trials are the same for every
+rule, so the comparison isolates the rule from the search's own noise. Where a cell holds
+replicate refits, each rule is also applied to the replicate-averaged scores of its top
+trials (``<rule>+replicates``); every variant is summarised over the cells that have all of
+them.
 
 Kernel L1 and recovery need a fit of the chosen structure and are not computed here; a suite
 run with a methodology per rule gives them.
@@ -27,8 +29,13 @@ from bayestune.errors import BayestuneError
 DEFAULT_RULES = ("lowest", "one-se")
 
 
-def cell_choices(cell: Path, rules: Sequence[str] = DEFAULT_RULES) -> dict[str, Any] | None:
-    """What each rule chooses in one finished cell dir; ``None`` without a complete search."""
+def cell_choices(cell: Path, rules: Sequence[str] = DEFAULT_RULES, key: str | None = None) -> dict[str, Any] | None:
+    """What each rule chooses in one finished cell's search; ``None`` without a complete search.
+
+    ``cell`` holds ``run/`` and ``dataset/`` (the cell's folder or its kept copy); the row is
+    named ``cells/<key>``, as in ``results.json``, whichever was read (``key`` defaults to the
+    last three parts of ``cell``).
+    """
     import pandas as pd
 
     from bayestune.evaluation.selection import regret
@@ -43,7 +50,8 @@ def cell_choices(cell: Path, rules: Sequence[str] = DEFAULT_RULES) -> dict[str, 
     except (OSError, ValueError):
         return None
     scored = scored_trials(trials)
-    out: dict[str, Any] = {"cell": str(cell.relative_to(cell.parents[3])), "trials": len(scored),
+    key = key or cell.relative_to(cell.parents[2]).as_posix()
+    out: dict[str, Any] = {"cell": f"cells/{key}", "trials": len(scored),
                            "truth": {k: truth[k] for k in ("yearly_seasonality", "l_max")}}
     variants = [(rule, rule, scored) for rule in rules]
     reps = load_replicates(run)
@@ -118,12 +126,14 @@ def to_markdown(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
 
 def replay(results_dir: str | Path, rules: Sequence[str] = DEFAULT_RULES,
            methodology: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Each rule on every finished cell of the suite run in ``results_dir`` (its ``--out``).
+    """Each rule on every finished cell of the suite run in ``results_dir``: its ``--out``
+    dir, or a results folder that kept its ``searches/``.
 
     Returns the rows (one per cell) and the summary per variant. Raises
     :class:`~bayestune.errors.BayestuneError` for a rule that does not resolve, and when no
     cell has a search with an oracle trial.
     """
+    from bayestune.bench.searches import SEARCHES_DIR, stored_searches
     from bayestune.tuning.selection import resolve_rule
 
     rules = list(dict.fromkeys(rules))
@@ -132,12 +142,13 @@ def replay(results_dir: str | Path, rules: Sequence[str] = DEFAULT_RULES,
     root = Path(results_dir)
     if not root.is_dir():
         raise BayestuneError("results dir not found", str(root))
-    if not (root / "cells").is_dir():
-        raise BayestuneError("no cells/ here: replay needs the --out dir of a suite run, which keeps every "
-                             "cell's search (a results.json alone keeps only the choices)", str(root))
-    cells = sorted(p.parent for p in root.glob(f"cells/*/*/{methodology or '*'}/cell.json"))
-    rows = [r for r in (cell_choices(c, rules) for c in cells) if r is not None]
+    if not (root / "cells").is_dir() and not (root / SEARCHES_DIR).is_dir():
+        raise BayestuneError(f"no cells/ or {SEARCHES_DIR}/ here: replay needs the --out dir of a suite run, or a "
+                             f"results folder that kept its {SEARCHES_DIR}/ (a results.json alone keeps only the "
+                             "choices)", str(root))
+    found = stored_searches(root, methodology)
+    rows = [r for r in (cell_choices(folder, rules, key) for key, folder in found.items()) if r is not None]
     if not rows:
-        where = f"{root}/cells" + (f" (methodology {methodology!r})" if methodology else "")
+        where = str(root) + (f" (methodology {methodology!r})" if methodology else "")
         raise BayestuneError("no finished cell with a stored search and an oracle trial", where)
     return rows, summarise(rows, rules)

@@ -1,5 +1,6 @@
 """Run a suite and summarise it: ``results.json`` (``bayestune.bench/1``) and ``summary.md``
-(with ``figures/paired_differences.png``, :mod:`bayestune.bench.summary`).
+(with ``figures/paired_differences.png``, :mod:`bayestune.bench.summary`), and keep each
+finished cell's search under ``searches/`` (:mod:`bayestune.bench.searches`).
 
 A group is one scenario and one methodology over the suite's seeds. Each figure of a group
 is the mean over its seeds with the standard deviation and the standard error of the mean
@@ -23,6 +24,7 @@ from typing import Any
 from bayestune import __version__
 from bayestune.bench.cell import COUNTS, QUALITY, RUNTIME, cell_identity, cell_key, read_done, run_cell
 from bayestune.bench.executor import Executor, InProcess, split_done
+from bayestune.bench.searches import has_search, keep_search, search_dir
 from bayestune.bench.suite import Suite
 from bayestune.fileio import write_atomic
 
@@ -112,6 +114,9 @@ def run_suite(
         pass
     done, todo = split_done(cells, partial(read_done, out))
     results: dict[str, dict[str, Any]] = {result["key"]: result for _, result in done}
+    for key in results:  # a run from before searches were kept gets them now, without a fit
+        if not has_search(search_dir(out, key)):
+            keep_search(out, key)
     total = len(cells)
     say(f"suite {suite.name!r}: {total} cells ({len(results)} already done), {executor.name}; results in {out}")
 
@@ -130,6 +135,8 @@ def run_suite(
         result.setdefault("cell", cell_identity(cell))
         result.setdefault("seconds", None)
         results[key] = result
+        if result["status"] == "ok":
+            keep_search(out, key)
         say(f"[{len(results)}/{total}] {key}: {_line(result)}")
         payload = write()
     return payload
