@@ -182,3 +182,27 @@ def test_the_saved_fit_is_one_the_evaluation_layer_reads(folds, saved):
     contributions = fp.channel_contributions()
     assert contributions.shape == (fp.n_draws, FOLDS[-1], 2) and np.all(contributions >= 0)
     np.testing.assert_array_equal(fp.draws("adstock_alpha"), fit.posterior()["adstock_alpha"])
+
+
+@pytest.mark.slow
+def test_posterior_means_agree_with_the_standard_path(data, folds):
+    """The same model on the same weeks, sampled through PyMC-Marketing's own ``fit``
+    (numpyro) and through the compiled program: every free parameter's posterior mean agrees
+    within the two fits' Monte Carlo standard errors."""
+    from arviz_stats import mcse
+
+    from bayestune.tuning.fitters.pymc_marketing import PyMCMarketingFitter
+
+    frame, cols = data
+    fitter, _ = folds
+    window = frame.iloc[:FOLDS[-1]]
+    compiled = fitter.compilations
+    fast, _ = fitter.fit(TRUE, cols, window, FitSettings("numpyro", draws=1000, tune=500, chains=2), 21)
+    standard, _ = PyMCMarketingFitter().fit(TRUE, cols, window, FitSettings("numpyro", draws=500, tune=500, chains=2), 22)
+    assert fitter.compilations == compiled  # the fixture's program, data swapped
+    a, b = fast.idata["posterior"].to_dataset(), standard.idata["posterior"].to_dataset()
+    se_a, se_b = mcse(a[fast.program.free]), mcse(b[fast.program.free])
+    for name in fast.program.free:
+        diff = np.abs(a[name].mean(("chain", "draw")) - b[name].mean(("chain", "draw")))
+        tolerance = 4 * np.sqrt(se_a[name] ** 2 + se_b[name] ** 2)
+        assert bool((diff < tolerance).all()), f"{name}: {diff.values} vs {tolerance.values}"
