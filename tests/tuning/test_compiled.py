@@ -182,6 +182,7 @@ def test_the_saved_fit_is_one_the_evaluation_layer_reads(folds, saved):
     contributions = fp.channel_contributions()
     assert contributions.shape == (fp.n_draws, FOLDS[-1], 2) and np.all(contributions >= 0)
     np.testing.assert_array_equal(fp.draws("adstock_alpha"), fit.posterior()["adstock_alpha"])
+    assert fp.tree["posterior"].attrs["sampling_time"] == pytest.approx(fit.sample_seconds)
 
 
 @pytest.mark.slow

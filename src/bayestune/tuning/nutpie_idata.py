@@ -34,8 +34,7 @@ def save_fit(fitted: Any, path: Path, seed: int) -> None:
         for group in ("warmup_posterior", "warmup_sample_stats"):
             if group in idata.children:
                 idata = idata.drop_nodes(group)
-        sampling_time = float(idata["sample_stats"].attrs.get("sampling_time", 0.0))
-        patch_nutpie_idata(idata, mmm.model, sampling_time)
+        patch_nutpie_idata(idata, mmm.model, fitted.sample_seconds)
         posterior = pm.compute_deterministics(idata["posterior"].to_dataset(), model=mmm.model,
                                               merge_dataset=True, progressbar=False)
         idata["posterior"] = posterior

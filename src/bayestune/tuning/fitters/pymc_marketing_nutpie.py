@@ -42,6 +42,7 @@ class NutpieFit:
     window: dict[str, np.ndarray]
     program: Program
     idata: Any
+    sample_seconds: float = 0.0
 
     def posterior(self) -> dict[str, np.ndarray]:
         """Each free parameter's draws, stacked over chains: ``(draws, ...)``."""
@@ -87,7 +88,8 @@ class PyMCMarketingNutpieFitter:
             idata = nutpie.sample(sampler, draws=settings.draws, tune=settings.tune, chains=settings.chains,
                                   seed=seed, progress_bar=False, **kwargs)
         timings.sample = time.perf_counter() - start
-        return NutpieFit(candidate, columns, data.reset_index(drop=True), window, program, idata), timings
+        fitted = NutpieFit(candidate, columns, data.reset_index(drop=True), window, program, idata, timings.sample)
+        return fitted, timings
 
     def predict(self, fitted: NutpieFit, columns: ColumnRoles, data: pd.DataFrame, *, seed: int,
                 out_of_sample: bool) -> tuple[np.ndarray, float]:
