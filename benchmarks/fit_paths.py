@@ -11,7 +11,8 @@
   settings; its first fold pays the compilation, its later folds and a second trial of the
   same structure do not;
 - later trials of the same structure with nutpie's diagonal mass matrix instead of its
-  low-rank one, and with 1000 draws instead of 300 (what the search gate's ESS may need).
+  low-rank one, with 1000 draws instead of 300 and with 600 tuning steps instead of 300
+  (what the search gate's ESS may need).
 
 Each row is one whole trial (every fold fitted, gated, predicted and scored, as
 :func:`bayestune.tuning.trial.run_trial` does it) and gives its wall seconds, and per fold the
@@ -42,6 +43,7 @@ PATHS = [
     ("nutpie, a later trial", "pymc-marketing-nutpie", 300, 300, {}, (2, 8)),
     ("nutpie, diagonal mass", "pymc-marketing-nutpie", 300, 300, {"low_rank_modified_mass_matrix": False}, (2, 8)),
     ("nutpie, 1000 draws", "pymc-marketing-nutpie", 1000, 300, {}, (2, 8)),
+    ("nutpie, 600 tuning steps", "pymc-marketing-nutpie", 300, 600, {}, (2, 8)),
 ]
 
 
@@ -57,7 +59,8 @@ class _Timed:
         seconds = time.perf_counter() - start
         diag = self.fitter.diagnose(fitted)
         self.folds.append({"weeks": len(data), "fit_seconds": seconds, "compile_seconds": timings.compile,
-                           "min_ess_bulk": diag.min_ess_bulk, "ess_per_second": diag.min_ess_bulk / seconds})
+                           "min_ess_bulk": diag.min_ess_bulk, "max_rhat": diag.max_rhat,
+                           "divergence_rate": diag.divergence_rate, "ess_per_second": diag.min_ess_bulk / seconds})
         return fitted, timings
 
     def predict(self, fitted, columns, data, *, seed, out_of_sample):
@@ -104,14 +107,15 @@ def measure(preset: str) -> list[dict[str, Any]]:
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    lines = ["| preset | path | draws/tune x chains | folds | trial s | first fold: fit s (compile s), min ESS, ESS/s "
-             "| later folds: min ESS, ESS/s |", "|---|---|---|---|---|---|---|"]
+    lines = ["| preset | path | draws/tune x chains | folds | trial s | first fold: fit s (compile s), min ESS, R-hat, ESS/s "
+             "| later folds: min ESS, R-hat, ESS/s |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         first, later = r["per_fold"][0], r["per_fold"][1:]
-        later_s = "; ".join(f"{f['min_ess_bulk']:.0f}, {f['ess_per_second']:.1f}" for f in later) or "-"
+        later_s = "; ".join(f"{f['min_ess_bulk']:.0f}, {f['max_rhat']:.2f}, {f['ess_per_second']:.1f}" for f in later) or "-"
         lines.append(f"| {r['preset']} | {r['path']} | {r['draws']}/{r['tune']} x {r['chains']} | {r['folds']} x "
                      f"{r['horizon']} | {r['trial_seconds']:.1f} | {first['fit_seconds']:.1f} "
-                     f"({first['compile_seconds']:.1f}), {first['min_ess_bulk']:.0f}, {first['ess_per_second']:.1f} "
+                     f"({first['compile_seconds']:.1f}), {first['min_ess_bulk']:.0f}, {first['max_rhat']:.2f}, "
+                     f"{first['ess_per_second']:.1f} "
                      f"| {later_s} |")
     return "\n".join(lines) + "\n"
 
