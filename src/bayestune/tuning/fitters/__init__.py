@@ -35,7 +35,10 @@ import pandas as pd
 from bayestune.plugins import positional_arity, resolve
 from bayestune.simulator.dataset import ColumnRoles
 
-BUILTINS: dict[str, str] = {"pymc-marketing": "bayestune.tuning.fitters.pymc_marketing:PyMCMarketingFitter"}
+BUILTINS: dict[str, str] = {
+    "pymc-marketing": "bayestune.tuning.fitters.pymc_marketing:PyMCMarketingFitter",
+    "pymc-marketing-nutpie": "bayestune.tuning.fitters.pymc_marketing_nutpie:PyMCMarketingNutpieFitter",
+}
 DEFAULT = "pymc-marketing"
 
 
