@@ -123,3 +123,10 @@ def has_methods(obj: Any, methods: Mapping[str, int]) -> str | None:
         if problem:
             return f"method {method!r} {problem}"
     return None
+
+
+def one_line(obj: Any, fallback: str) -> str:
+    """What a plug-in says of itself in one line: its ``description`` attribute, else the first
+    line of its docstring, else ``fallback`` (its name)."""
+    text = getattr(obj, "description", None) or (obj.__doc__ or "").strip().split("\n")[0]
+    return text or fallback

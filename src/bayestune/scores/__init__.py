@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from bayestune.plugins import positional_arity, resolve
+from bayestune.plugins import one_line, positional_arity, resolve
 
 BUILTINS: dict[str, str] = {
     "crps": "bayestune.scores.crps:crps",
@@ -56,9 +56,7 @@ def resolve_score(name: str, where: str = "score") -> Score:
 
 def describe(name: str) -> str:
     """One line saying what score ``name`` is."""
-    score = resolve_score(name)
-    text = getattr(score, "description", None) or (score.__doc__ or "").strip().split("\n")[0]
-    return text or name
+    return one_line(resolve_score(name), name)
 
 
 def per_week(name: str, observed: np.ndarray, draws: np.ndarray) -> np.ndarray:

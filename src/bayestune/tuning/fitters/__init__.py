@@ -32,7 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from bayestune.plugins import positional_arity, resolve
+from bayestune.plugins import has_methods, resolve
 from bayestune.simulator.dataset import ColumnRoles
 
 BUILTINS: dict[str, str] = {
@@ -59,13 +59,9 @@ _POSITIONAL = {"fit": 5, "diagnose": 1, "save": 3, "release": 0}
 
 
 def _check(obj: Any) -> str | None:
-    for method, n in _POSITIONAL.items():
-        attr = getattr(obj, method, None)
-        if attr is None:
-            return f"has no method {method!r}"
-        problem = positional_arity(attr, n)
-        if problem:
-            return f"method {method!r} {problem}"
+    problem = has_methods(obj, _POSITIONAL)
+    if problem:
+        return problem
     predict = getattr(obj, "predict", None)
     if predict is None:
         return "has no method 'predict'"

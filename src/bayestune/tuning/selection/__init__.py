@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bayestune.plugins import positional_arity, resolve
+from bayestune.plugins import one_line, positional_arity, resolve
 
 BUILTINS: dict[str, str] = {
     "lowest": "bayestune.tuning.selection.lowest:lowest",
@@ -66,9 +66,7 @@ def resolve_rule(name: str, where: str = "selection") -> SelectionRule:
 
 def describe(name: str) -> str:
     """One line saying what rule ``name`` does."""
-    rule = resolve_rule(name)
-    text = getattr(rule, "description", None) or (rule.__doc__ or "").strip().split("\n")[0]
-    return text or name
+    return one_line(resolve_rule(name), name)
 
 
 @dataclass(frozen=True)
