@@ -84,11 +84,19 @@ class Ess31(FakeFitter):
 class Sleepy(FakeFitter):
     """Each fit takes 50 ms, so parallel workers' trials overlap and finish together."""
 
+    seconds = 0.05
+
     def fit(self, candidate, columns, data, settings, seed):
         import time
 
-        time.sleep(0.05)
+        time.sleep(self.seconds)
         return super().fit(candidate, columns, data, settings, seed)
+
+
+class SlowFit(Sleepy):
+    """Each fit takes a second: long enough for a kill to land inside a trial."""
+
+    seconds = 1.0
 
 
 class Rhat14(FakeFitter):

@@ -81,6 +81,7 @@ def test_a_small_real_study_writes_a_complete_run_dir(tiny_demo):
 
 
 FAKE = "tests.tuning.fakes:FakeFitter"
+SLEEPY = "tests.tuning.fakes:Sleepy"
 """Sampling replaced through the fitter seam (:mod:`tests.tuning.fakes`)."""
 
 
@@ -153,7 +154,7 @@ def test_a_killed_study_resumes_without_repeating_trials(dataset, tmp_path):
     cfg = tmp_path / "tiny.toml"
     import tomli_w
 
-    cfg.write_text(tomli_w.dumps(TINY))
+    cfg.write_text(tomli_w.dumps(TINY | {"fitter": "tests.tuning.fakes:SlowFit"}))  # a second a fit
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "bayestune.cli", "tune", "--data", str(dataset.path), "--out", str(run),
            "--config", str(cfg), "--trials", "3", "--folds", "1", "--no-final", "--no-oracle", "--quiet"]
@@ -225,9 +226,10 @@ def test_progress_bar_on_a_terminal_with_the_current_best(dataset, tmp_path, mon
 
 @pytest.mark.slow
 def test_parallel_workers_share_one_journal_storage(dataset, tmp_path):
-    """Two worker processes, real sampling: one journal, the requested total, no duplicated trial."""
+    """Two worker processes (fits faked through the seam, resolved by each worker): one journal,
+    the requested total, no duplicated trial."""
     run = tmp_path / "run"
-    tune(dataset, config(trials=3, workers=2, folds=1), run, final=False)
+    tune(dataset, config(trials=3, workers=2, folds=1, fitter=SLEEPY), run, final=False)
     assert (run / "study.journal").exists() and not (run / "study.db").exists()
     trials = pd.read_csv(run / "trials.csv")
     # each worker stops once the total is reached; a trial already in flight on the other
@@ -236,7 +238,7 @@ def test_parallel_workers_share_one_journal_storage(dataset, tmp_path):
     assert (trials["state"] == "COMPLETE").all()
     assert trials["number"].is_unique
     # a second call finds the total reached and runs nothing more
-    tune(dataset, config(trials=3, workers=2, folds=1), run, final=False)
+    tune(dataset, config(trials=3, workers=2, folds=1, fitter=SLEEPY), run, final=False)
     assert len(pd.read_csv(run / "trials.csv")) == len(trials)
 
 

@@ -15,14 +15,16 @@ import threading
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pymc_marketing.mmm as pmm
 
 from bayestune.simulator.dataset import ColumnRoles
 from bayestune.simulator.transforms import ADSTOCK_FORMS, SATURATION_FORMS
+
+if TYPE_CHECKING:
+    import pymc_marketing.mmm as pmm
 
 
 @dataclass(frozen=True, order=True)
@@ -113,6 +115,8 @@ def build_mmm(candidate: Candidate, columns: ColumnRoles, target_scale: float | 
     instead (PyMC-Marketing's ``FixedScaling``): simulation-based calibration needs a prior
     that does not move with the simulated data.
     """
+    import pymc_marketing.mmm as pmm  # here, not at the top: a fake fitter's worker never pays for it
+
     adstock = getattr(pmm, ADSTOCK_FORMS[candidate.adstock].pymc_class)(l_max=candidate.l_max)
     saturation = getattr(pmm, SATURATION_FORMS[candidate.saturation].pymc_class)()
     scaling = None
