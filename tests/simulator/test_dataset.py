@@ -135,3 +135,13 @@ def test_a_missing_column_does_not_hide_the_problems_of_the_others(dataset_dir):
         read_dataset(dataset_dir)
     assert "missing column(s): search; " in str(info.value)
     assert "not ISO dates (YYYY-MM-DD) (line(s) 5)" in str(info.value)
+
+
+def test_column_roles_round_trip_through_plain_json_data():
+    import json
+
+    roles = ColumnRoles("date", "y", ("tv", "search"), ("promo",))
+    data = json.loads(json.dumps(roles.to_dict()))  # what dataset.json and a worker's spec hold
+    assert data == {"date": "date", "target": "y", "channels": ["tv", "search"], "controls": ["promo"]}
+    assert ColumnRoles.from_dict(data) == roles
+    assert ColumnRoles.from_dict({k: v for k, v in data.items() if k != "controls"}).controls == ()

@@ -30,3 +30,10 @@ def fail_on_rank_1_die_on_rank_2(spec) -> None:
     if spec.rank == 2:
         os.kill(os.getpid(), signal.SIGKILL)
     work(spec)
+
+
+def sleep(spec) -> None:
+    """A worker that outlives any test unless it is stopped (a fit that takes a minute)."""
+    import time
+
+    time.sleep(60)

@@ -48,9 +48,24 @@ def test_the_pruner_errors_and_kills_each_have_their_remedy():
     text = why_none_completed(frame, load_config(None, {}))
     assert text.startswith("the fit raised 'FloatingPointError: NaN in the log density at initialisation' "
                            "in 2 of 4 trials")
-    assert ('stopped by the median pruner in 1 of 4 trials: set [pruner] kind = "none" '
+    assert ('stopped by the median pruner in 1 of 4 trials: set [pruner] name = "none" '
             "or raise [pruner] n_startup_trials (now 5)") in text
     assert "interrupted by a kill in 1 of 4 trials: run the same command again to resume" in text
+
+
+@pytest.mark.parametrize(("pruner", "remedy"), [
+    ({"kind": "percentile", "kwargs": {"percentile": 25.0}},  # the older key is still read
+     'stopped by the percentile pruner in 1 of 1 trial: set [pruner] name = "none" '
+     "or raise [pruner] n_startup_trials (now 5)"),
+    ({"name": "hyperband"},
+     'stopped by the hyperband pruner in 1 of 1 trial: set [pruner] name = "none" or change [pruner] kwargs'),
+    ({"name": "median", "kwargs": {"n_startup_trials": 2}},
+     'stopped by the median pruner in 1 of 1 trial: set [pruner] name = "none" '
+     "or raise n_startup_trials in [pruner] kwargs (now 2)"),
+])
+def test_the_pruner_remedy_names_the_configured_pruner_and_its_keys(pruner, remedy):
+    frame = _frame(("PRUNED", "pruned by the pruner after fold 1", None))
+    assert why_none_completed(frame, load_config(None, {"pruner": pruner})) == remedy
 
 
 def test_only_the_three_commonest_kinds_are_named():

@@ -342,3 +342,46 @@ def test_replicate_refits_average_the_top_candidates_and_resume(dataset, tmp_pat
                  "--replicates", "3", "--no-final"]) == 0
     assert fits == []
     assert "Replicate refits: 9 more trial(s), 3 candidate(s) x 3 seed(s), in " in capsys.readouterr().out
+
+
+def test_resuming_a_run_from_before_final_json_keeps_its_final_stage(dataset, tmp_path, fits):
+    """An older ``best.json`` held the final stage under ``"final"``; the resumed search rewrites
+    ``best.json`` in the current layout, so the final stage moves to ``final.json`` first."""
+    from tests.test_rundir import FINAL
+
+    run = tmp_path / "run"
+    tune(dataset, config(trials=2, oracle=False, fitter=FAKE), run, final=False)
+    best = json.loads((run / "best.json").read_text())
+    old = {k: v for k, v in best.items() if k != "schema"} | {"final": FINAL}
+    (run / "best.json").write_text(json.dumps(old))
+    assert not (run / "final.json").exists()
+    tune(dataset, config(trials=3, oracle=False, fitter=FAKE), run, final=False)
+    final = json.loads((run / "final.json").read_text())
+    assert final["schema"] == "bayestune.final/1" and final["trial"] == best["trial"]
+    assert final["train_test"]["test_crps"] == FINAL["train_test"]["test_crps"]
+    assert final["full_fit"] == FINAL["full_fit"]
+    assert "final" not in json.loads((run / "best.json").read_text())
+
+
+def test_resuming_with_another_worker_count_keeps_the_run_dirs_storage(dataset, tmp_path, fits):
+    """``workers`` may change on resume; the storage is the file the run dir holds, not the one
+    a new run with that many workers would get (which would be another, empty study)."""
+    import optuna
+
+    from bayestune.tuning.storage import STUDY_NAME, counted, open_study, storage_url
+
+    run = tmp_path / "run"
+    tune(dataset, config(trials=2, oracle=False, fitter=FAKE), run, final=False)
+    url = storage_url(run, config(workers=3, fitter=FAKE))
+    assert url.endswith("study.db") and counted(open_study(url, 3, config(fitter=FAKE))) == 2
+    # a run dir whose study is a journal (it was made with several workers), resumed with one
+    journal = tmp_path / "journal"
+    journal.mkdir()
+    for name in ("config.toml", "dataset.json"):
+        (journal / name).write_bytes((run / name).read_bytes())
+    optuna.copy_study(from_study_name=STUDY_NAME, from_storage=f"sqlite:///{run / 'study.db'}",
+                      to_storage=optuna.storages.JournalStorage(
+                          optuna.storages.journal.JournalFileBackend(str(journal / "study.journal"))))
+    tune(dataset, config(trials=3, oracle=False, fitter=FAKE), journal, final=False)
+    assert not (journal / "study.db").exists()
+    assert len(pd.read_csv(journal / "trials.csv")) == 3

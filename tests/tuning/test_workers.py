@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import multiprocessing
 import threading
 
 import pandas as pd
@@ -77,3 +78,18 @@ def test_a_worker_that_dies_fails_the_command_with_its_reason(dataset, tmp_path,
     # what the surviving worker did is in the records
     trials = pd.read_csv(run / "trials.csv")
     assert len(trials) == 3 and (trials["state"] == "COMPLETE").all()
+
+
+def test_workers_are_stopped_when_the_parents_refresh_fails(dataset, tmp_path):
+    """A parent that cannot write its records leaves no worker running on the study."""
+    from bayestune.tuning.context import SearchContext, make_folds
+
+    config = load_config(None, TINY | {"trials": 4, "workers": 2, "folds": 1, "space": SPACE, "fitter": FAKE})
+    ctx = SearchContext(dataset, config, make_folds(dataset, config), tmp_path / "run")
+
+    def refresh():
+        raise OSError("No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        workers.run_workers(ctx, "unused", refresh=refresh, every=0.05, target=fake_workers.sleep)
+    assert multiprocessing.active_children() == []

@@ -41,8 +41,17 @@ class ColumnRoles:
 
     @classmethod
     def from_truth(cls, truth: dict[str, Any]) -> ColumnRoles:
-        c = truth["columns"]
-        return cls(c["date"], c["target"], tuple(c["channels"]), tuple(c.get("controls", ())))
+        return cls.from_dict(truth["columns"])
+
+    @classmethod
+    def from_dict(cls, roles: dict[str, Any]) -> ColumnRoles:
+        """The roles from :meth:`to_dict`'s form (``controls`` may be left out)."""
+        return cls(roles["date"], roles["target"], tuple(roles["channels"]), tuple(roles.get("controls", ())))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data (lists, not tuples): for ``dataset.json`` and a worker process's spec."""
+        return {"date": self.date, "target": self.target, "channels": list(self.channels),
+                "controls": list(self.controls)}
 
     @property
     def numeric(self) -> tuple[str, ...]:

@@ -46,6 +46,18 @@ def _gate_kinds(reasons: str, config: TuningConfig) -> list[tuple[str, str]]:
     return kinds
 
 
+def _pruner_remedy(config: TuningConfig) -> str:
+    """Turn the pruner off, or let it wait longer where the configured one has a startup count."""
+    from bayestune.tuning.pruner import takes
+
+    p, remedy = config.pruner, 'set [pruner] name = "none"'
+    if "n_startup_trials" in p.kwargs:
+        return f"{remedy} or raise n_startup_trials in [pruner] kwargs (now {p.kwargs['n_startup_trials']})"
+    if takes(p.name, "n_startup_trials"):
+        return f"{remedy} or raise [pruner] n_startup_trials (now {p.n_startup_trials})"
+    return f"{remedy} or change [pruner] kwargs"
+
+
 def _kinds(row: pd.Series, config: TuningConfig) -> list[tuple[str, str]]:
     """(kind, remedy) pairs of one trial that did not complete."""
     pruned, error = row.get("pruned_reason"), row.get("error")
@@ -54,8 +66,7 @@ def _kinds(row: pd.Series, config: TuningConfig) -> list[tuple[str, str]]:
     if isinstance(pruned, str) and GATE_PREFIX.match(pruned):
         return _gate_kinds(GATE_PREFIX.sub("", pruned), config)
     if isinstance(pruned, str) and pruned.startswith("pruned by the pruner"):
-        return [("stopped by the median pruner", 'set [pruner] kind = "none" or raise [pruner] '
-                 f"n_startup_trials (now {config.pruner.n_startup_trials})")]
+        return [(f"stopped by the {config.pruner.name} pruner", _pruner_remedy(config))]
     if isinstance(pruned, str):
         return [(pruned, "")]
     if isinstance(error, str):

@@ -10,12 +10,15 @@ from bayestune.rundir import (
     CONFIG_FILE,
     DATASET_FILE,
     ENV_FILE,
+    FINAL_FILE,
     FITS_DIR,
     PREDICTIONS_DIR,
     PRIORS_FILE,
     DatasetRecord,
+    read_best,
     read_dataset_record,
     write_json,
+    write_record,
 )
 from bayestune.simulator.dataset import Dataset
 from bayestune.tuning.config import TuningConfig, config_from_dict
@@ -44,6 +47,7 @@ def prepare_run_dir(run: Path, config: TuningConfig, dataset: Dataset) -> None:
         record = read_dataset_record(run)
         if record is not None and Path(record.path).resolve() != dataset.path.resolve():
             raise BayestuneError(f"the run dir was made for dataset {record.path}", str(run))
+        _keep_legacy_final(run)
     elif run.exists() and any(run.iterdir()):
         raise BayestuneError("output directory is not empty and holds no study", str(run))
     try:
@@ -55,11 +59,24 @@ def prepare_run_dir(run: Path, config: TuningConfig, dataset: Dataset) -> None:
     write_json(run, ENV_FILE, environment(config.sampler))
     write_json(run, DATASET_FILE, DatasetRecord(
         path=str(dataset.path.resolve()),
-        columns={"date": dataset.columns.date, "target": dataset.columns.target,
-                 "channels": list(dataset.columns.channels), "controls": list(dataset.columns.controls)},
+        columns=dataset.columns.to_dict(),
         weeks=dataset.weeks,
         has_truth=dataset.has_truth,
     ).model_dump())
     mid = Candidate(config.space.yearly_seasonality[0] or 1, config.space.l_max[0],
                     config.space.adstock[0], config.space.saturation[0])
     write_json(run, PRIORS_FILE, default_priors(mid, dataset.columns))
+
+
+def _keep_legacy_final(run: Path) -> None:
+    """Move an older run's final stage out of ``best.json`` into ``final.json``.
+
+    Before ``final.json`` existed, ``best.json`` held the final stage under ``"final"``. The
+    resumed search rewrites ``best.json`` in the current layout, which has no room for it: the
+    final stage would be lost unless it is written to its own file first.
+    """
+    if (run / FINAL_FILE).exists():
+        return
+    _, final = read_best(run)
+    if final is not None:
+        write_record(run, final)

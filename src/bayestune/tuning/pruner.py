@@ -36,6 +36,11 @@ def _check(cls: Any) -> str | None:
     return None
 
 
+def takes(name: str, key: str) -> bool:
+    """Whether the pruner ``name`` takes the keyword argument ``key`` (``n_startup_trials``, ...)."""
+    return key in inspect.signature(resolve("pruner", name, BUILTINS, _check, "pruner")).parameters
+
+
 def make_pruner(name: str, kwargs: dict[str, Any], n_startup_trials: int, n_warmup_steps: int,
                 where: str = "pruner") -> Any:
     """The Optuna pruner ``name`` with ``kwargs`` (see the module doc)."""

@@ -39,8 +39,18 @@ INTERRUPTED = "interrupted"
 
 
 def storage_url(run: Path, config: TuningConfig) -> str:
+    """``--storage`` if given; else the run dir's own storage file.
+
+    A new run dir gets ``study.db`` with one worker and ``study.journal`` with more. A resumed
+    one keeps the file it already holds, whatever ``--workers`` is now (``workers`` may change
+    on resume): choosing by the count would open another, empty study beside the old one.
+    """
     if config.storage:
         return config.storage
+    if (run / JOURNAL_FILE).exists():
+        return f"journal:{run / JOURNAL_FILE}"
+    if (run / SQLITE_FILE).exists():
+        return f"sqlite:///{run / SQLITE_FILE}"
     if config.workers > 1:
         return f"journal:{run / JOURNAL_FILE}"
     return f"sqlite:///{run / SQLITE_FILE}"

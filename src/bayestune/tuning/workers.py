@@ -45,8 +45,7 @@ class WorkerSpec:
 def work(spec: WorkerSpec) -> None:
     """One worker's life: read the dataset, run trials into the storage until the total counts."""
     config = config_from_dict(spec.config, "worker")
-    r = spec.roles
-    dataset = read_dataset(spec.data_path, ColumnRoles(r["date"], r["target"], tuple(r["channels"]), tuple(r["controls"])))
+    dataset = read_dataset(spec.data_path, ColumnRoles.from_dict(spec.roles))
     ctx = SearchContext(dataset, config, make_folds(dataset, config), Path(spec.run))
     optimize(Path(spec.run), ctx, spec.url, spec.total, progress=spec.progress, rank=spec.rank, records=False)
 
@@ -71,6 +70,16 @@ def _ending(exitcode: int | None, reason: str | None) -> str | None:
     return f"exited with status {exitcode}"
 
 
+def _stop(procs: list[multiprocessing.process.BaseProcess]) -> None:
+    """Terminate the workers still running and wait for each to end (a trial in flight is then
+    ended as interrupted by the next resume)."""
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join()
+
+
 def run_workers(
     ctx: SearchContext,
     url: str,
@@ -86,11 +95,11 @@ def run_workers(
 
     ``refresh`` is called every ``every`` seconds (default :data:`REFRESH_SECONDS`) while they run. ``target`` is what each
     process runs (default :func:`work`; a module-level function, as spawn imports it by
-    name). Raises :class:`~bayestune.errors.RunFailed` naming each worker that failed.
+    name). Raises :class:`~bayestune.errors.RunFailed` naming each worker that failed. If
+    ``refresh`` raises, the workers are terminated and joined before the error goes on.
     """
     dataset, config, run = ctx.dataset, ctx.config, ctx.run
-    roles = {"date": dataset.columns.date, "target": dataset.columns.target,
-             "channels": list(dataset.columns.channels), "controls": list(dataset.columns.controls)}
+    roles = dataset.columns.to_dict()
     mp = multiprocessing.get_context("spawn")
     procs, pipes = [], []
     for rank in range(config.workers):
@@ -103,10 +112,14 @@ def run_workers(
         p.start()
     for _, send in pipes:
         send.close()  # the child holds its end; a dead child then reads as end of file
-    while any(p.is_alive() for p in procs):
-        wait([p.sentinel for p in procs if p.is_alive()], timeout=REFRESH_SECONDS if every is None else every)
-        if refresh is not None:
-            refresh()
+    try:
+        while any(p.is_alive() for p in procs):
+            wait([p.sentinel for p in procs if p.is_alive()], timeout=REFRESH_SECONDS if every is None else every)
+            if refresh is not None:
+                refresh()
+    except BaseException:  # the parent cannot go on (its refresh failed, or Ctrl-C): no orphaned workers
+        _stop(procs)
+        raise
     failures = []
     for rank, (p, (receive, _)) in enumerate(zip(procs, pipes, strict=True)):
         p.join()
