@@ -190,3 +190,43 @@ def test_a_truth_from_another_generator_is_scored_where_it_can_be(demo, tmp_path
                                                               "abs_error": None, "exact": False}
     assert "Left out: the saturation_* parameters (the truth's saturation form is hill" in (
         tmp_path / "b" / "report.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def fake_fitted(tmp_path_factory):
+    """A dataset with truth, and a tiny study through the fake fitter (its ``save`` writes JSON,
+    not ArviZ netCDF) scored with ``score``: a function of the score, each run tuned once."""
+    from bayestune.simulator import simulate
+    from bayestune.simulator.dataset import write_dataset
+    from bayestune.tuning import tune
+    from tests.tuning.test_study import config
+
+    root = tmp_path_factory.mktemp("fake-fitted")
+    data = write_dataset(simulate("quickstart", seed=1), root / "data")
+    runs = {}
+
+    def run(score: str = "crps"):
+        if score not in runs:
+            runs[score] = root / f"run-{score}"
+            tune(data, config(trials=3, fitter="tests.tuning.fakes:FakeFitter", score=score), runs[score])
+        return data, runs[score]
+
+    return run
+
+
+def test_a_fit_that_is_not_arviz_netcdf_is_evaluated_on_everything_else(fake_fitted, tmp_path, capsys):
+    data, run = fake_fitted()
+    assert main(["evaluate", "--run", str(run), "--out", str(tmp_path / "r")]) == 0
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert set(SECTIONS) <= set(report)
+    reason = "the fitter's saved fit is not an ArviZ netCDF ("
+    rec, kernels = report["recovery"], report["truth"]["adstock_kernels"]
+    assert rec["available"] is False and rec["reason"].startswith(reason)
+    assert kernels["available"] is False and kernels["reason"] == rec["reason"]
+    # the rest is scored: the choice against the truth, the regret, the train/test pair, convergence
+    t = report["truth"]
+    assert t["available"] and "hyperparameters" in t and "regret" in t
+    assert report["train_test"]["available"] and report["convergence"]["available"]
+    assert any(line.startswith("Not scored: ") and reason in line for line in report["headline"])
+    assert reason in (tmp_path / "r" / "report.md").read_text()
+    assert "kernels.png" not in {f.rsplit("/", 1)[-1] for f in report["figures"]}

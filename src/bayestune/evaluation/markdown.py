@@ -85,7 +85,9 @@ def to_markdown(report: dict[str, Any]) -> str:
             ]
         else:
             lines += [f"Oracle trial: {o.get('reason', 'not available')}.", ""]
-        if "adstock_kernels" in t:
+        if t.get("adstock_kernels", {}).get("available") is False:
+            lines += [f"Not available: {PARTS['adstock_kernels']} ({t['adstock_kernels']['reason']}).", ""]
+        elif "adstock_kernels" in t:
             k = t["adstock_kernels"]["channels"]
             lines += ["Adstock kernels (normalised), L1 distance between the true and the fitted posterior-mean "
                       "kernel: 0 is identical, 2 disjoint. An `l_max` past the true kernel's effective length "

@@ -101,8 +101,25 @@ class RunFiles:
         return read_dataset(path, roles)
 
 
+def _load_full_fit(run: RunFiles, final: dict[str, Any] | None) -> tuple[FitPosterior | None, str | None]:
+    """The full-data refit, or why it cannot be read.
+
+    A fitter may save its fits in its own format (the fitter seam allows it): such a run is
+    scored on everything but recovery and the adstock kernels, which say why instead.
+    """
+    path = run.path / final["full_fit"]["path"] if final else None
+    if path is None or not path.exists():
+        return None, None
+    try:
+        return FitPosterior.load(path), None
+    except BayestuneError as exc:
+        detail = exc.what.splitlines()[0].split(". ")[0]  # xarray's errors run to several sentences
+        return None, f"the fitter's saved fit is not an ArviZ netCDF ({final['full_fit']['path']}: {detail})"
+
+
 # ------------------------------------------------------------------------ sections
-def _truth_section(run: RunFiles, ds: Dataset, full: FitPosterior | None, check: TruthCheck) -> dict[str, Any]:
+def _truth_section(run: RunFiles, ds: Dataset, full: FitPosterior | None, check: TruthCheck,
+                   unreadable: str | None = None) -> dict[str, Any]:
     """The choice against the truth. A part whose fields the truth lacks is listed under
     ``unavailable`` with the reason, and the rest is scored."""
     if ds.truth is None:
@@ -141,7 +158,9 @@ def _truth_section(run: RunFiles, ds: Dataset, full: FitPosterior | None, check:
             "gate_failures": oracle.get("gate_failures", []),
         }
         out["regret"] = regret(best["week_crps"], oracle["week_crps"])
-    if full is not None and check.available("adstock_kernels"):
+    if unreadable is not None and check.available("adstock_kernels"):
+        out["adstock_kernels"] = {"available": False, "reason": unreadable}
+    elif full is not None and check.available("adstock_kernels"):
         effective = truth.get("effective_l_max")
         effective = effective if isinstance(effective, dict) and all(isinstance(v, int) for v in effective.values()) else None
         out["adstock_kernels"] = kernel_scores(truth["adstock_kernel"], full.adstock_kernels, effective)
@@ -150,11 +169,14 @@ def _truth_section(run: RunFiles, ds: Dataset, full: FitPosterior | None, check:
     return out
 
 
-def _recovery_section(ds: Dataset, full: FitPosterior | None, check: TruthCheck) -> dict[str, Any]:
+def _recovery_section(ds: Dataset, full: FitPosterior | None, check: TruthCheck,
+                      unreadable: str | None = None) -> dict[str, Any]:
     """Recovery by the full-data refit: per channel (ROAS, shares, contributions) and per
     parameter; each part is scored when the truth holds its fields, else says why not."""
     if ds.truth is None:
         return {"available": False, "reason": NO_TRUTH}
+    if unreadable is not None:
+        return {"available": False, "reason": unreadable}
     if full is None:
         return {"available": False, "reason": "the run has no full-data refit (tuned with --no-final)"}
     if not check.available("channel_recovery") and not check.available("parameter_recovery"):
@@ -286,7 +308,11 @@ def _truth_not_available(report: dict[str, Any]) -> list[str]:
     if not t["available"]:
         return []
     out = [f"{PARTS[part]} ({reason})" for part, reason in t.get("unavailable", {}).items()]
-    if not rec.get("available") and rec.get("reason", "").endswith(" in the truth"):
+    kernels = t.get("adstock_kernels", {})
+    if kernels.get("available") is False:
+        out.append(f"{PARTS['adstock_kernels']} ({kernels['reason']})")
+    if not rec.get("available") and (rec.get("reason", "").endswith(" in the truth")
+                                     or rec.get("reason") == kernels.get("reason")):
         out.append(f"recovery ({rec['reason']})")
     if "channels_unavailable" in rec:
         out.append(f"{PARTS['channel_recovery']} ({rec['channels_unavailable']})")
@@ -340,7 +366,7 @@ def headline(report: dict[str, Any]) -> list[str]:
                          f"the completed trials and the true structure).")
         elif "oracle" in t:
             lines.append(f"Regret: not available ({t['oracle'].get('reason')}).")
-        if "adstock_kernels" in t:
+        if t.get("adstock_kernels", {}).get("channels"):
             k = t["adstock_kernels"]
             lines.append("Adstock kernels, L1 distance to the truth (0 = same, 2 = disjoint): " + ", ".join(
                 f"{ch} {_fmt(v['l1'], 3)}" for ch, v in k["channels"].items()))
@@ -404,14 +430,13 @@ def evaluate(
     files = RunFiles.read(run)
     ds = files.load_dataset(data)
     final = files.final
-    full_path = files.path / final["full_fit"]["path"] if final else None
-    full = FitPosterior.load(full_path) if full_path is not None and full_path.exists() else None
+    full, unreadable = _load_full_fit(files, final)
 
     report: dict[str, Any] = {"schema": REPORT_SCHEMA, "bayestune": __version__}
     report["run"] = _run_section(files, ds, Path(named_as) if named_as is not None else files.path)
     check = ds.truth_check()
-    report["truth"] = _truth_section(files, ds, full, check)
-    report["recovery"] = _recovery_section(ds, full, check)
+    report["truth"] = _truth_section(files, ds, full, check, unreadable)
+    report["recovery"] = _recovery_section(ds, full, check, unreadable)
     report["train_test"] = train_test_section(final, files.path, max_ratio=max_gap_ratio)
     report["convergence"] = _convergence_section(final)
     report["runtime"] = runtime_section(files.trials, n_folds=files.n_folds, final=final,
