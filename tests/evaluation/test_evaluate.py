@@ -230,3 +230,23 @@ def test_a_fit_that_is_not_arviz_netcdf_is_evaluated_on_everything_else(fake_fit
     assert any(line.startswith("Not scored: ") and reason in line for line in report["headline"])
     assert reason in (tmp_path / "r" / "report.md").read_text()
     assert "kernels.png" not in {f.rsplit("/", 1)[-1] for f in report["figures"]}
+
+
+def test_the_report_names_the_searchs_score_where_it_is_not_crps(fake_fitted, tmp_path):
+    data, run = fake_fitted("log")
+    best = json.loads((run / "best.json").read_text())
+    report = evaluate(run, out=tmp_path / "log").data
+    assert (report["run"]["score"], report["run"]["crps_units"]) == ("log", best["crps_units"])
+    assert "nats" in best["crps_units"]
+    chosen, regret = report["headline"][0], next(h for h in report["headline"] if h.startswith("Regret: "))
+    assert "cross-validated log score" in chosen and best["crps_units"] in chosen and "CRPS" not in chosen
+    assert "log score (chosen minus true structure" in regret and "CRPS" not in regret
+    md = (tmp_path / "log" / "report.md").read_text()
+    assert "The search ranked the trials by the log score: " in md and "CRPS is in" not in md
+    assert "Regret log score(chosen) − log score(true)" in md and "CV log score" in md
+    # the default keeps its CRPS wording
+    data, run = fake_fitted()
+    report = evaluate(run, out=tmp_path / "crps").data
+    assert report["run"]["score"] == "crps"
+    assert "cross-validated CRPS" in report["headline"][0] and "(target units; " in report["headline"][0]
+    assert "CRPS is in " in (tmp_path / "crps" / "report.md").read_text()

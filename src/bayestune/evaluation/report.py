@@ -41,6 +41,14 @@ from bayestune.simulator.truth import PARTS, TruthCheck
 REPORT_SCHEMA = "bayestune.report/1"
 NO_TRUTH = "no ground truth: the dataset dir has no truth.json"
 CRPS_UNITS = "target units per week (fair CRPS estimator)"
+SCORE_LABELS = {"crps": "CRPS", "log": "log score", "interval": "interval score"}
+"""How the report names the search's score (``score`` seam); a plug-in score by its name."""
+
+
+def score_label(run: dict[str, Any]) -> str:
+    """The name of the score that ranked the run's search: "CRPS", "log score", ..."""
+    score = run.get("score") or "crps"
+    return SCORE_LABELS.get(score, f"score {score!r}")
 
 
 @dataclass(frozen=True)
@@ -152,7 +160,7 @@ def _truth_section(run: RunFiles, ds: Dataset, full: FitPosterior | None, check:
         out["oracle"] = {
             "available": True,
             "cv_crps": oracle["value"],
-            "crps_units": CRPS_UNITS,
+            "crps_units": best.get("crps_units", CRPS_UNITS),
             "selectable": False,
             "rank": rank_among_trials(complete, oracle["value"]),
             "gate_failures": oracle.get("gate_failures", []),
@@ -233,7 +241,9 @@ def _run_section(run: RunFiles, ds: Dataset, named_as: Path) -> dict[str, Any]:
         "chosen": best.get("candidate") if best else None,
         "chosen_trial": best.get("trial") if best else None,
         "chosen_cv_crps": best.get("crps") if best else None,
-        "crps_units": CRPS_UNITS,
+        # the search's score (``score`` seam): chosen_cv_crps, the oracle's and the regret are in it
+        "score": best.get("score", "crps") if best else run.config.get("score", "crps"),
+        "crps_units": best.get("crps_units", CRPS_UNITS) if best else CRPS_UNITS,
     }
 
 
@@ -288,7 +298,8 @@ def report_warnings(report: dict[str, Any]) -> list[str]:
     oracle_failures = report["truth"].get("oracle", {}).get("gate_failures")
     if oracle_failures:
         out.append("the true structure's search fits failed the search convergence gate ("
-                   + "; ".join(oracle_failures) + "): its CV CRPS, and the regret, carry extra MCMC noise")
+                   + "; ".join(oracle_failures) + f"): its CV {score_label(report['run'])}, and the regret, "
+                   "carry extra MCMC noise")
     conv = report["convergence"]
     if conv.get("available"):
         if not conv["train_fit"]["strict_gate_passed"]:
@@ -344,8 +355,13 @@ def headline(report: dict[str, Any]) -> list[str]:
         return [f"No trial completed out of {r['trials']}: nothing was chosen (see trials.csv)."]
     c = r["chosen"]
     chosen = f"Fourier order {c['yearly_seasonality']}, l_max {c['l_max']}, {c['adstock']} adstock, {c['saturation']} saturation"
-    lines.append(f"Chosen: {chosen}; cross-validated CRPS {_fmt(r['chosen_cv_crps'])} per week "
-                 f"(target units; {_best_of(r)}).")
+    label = score_label(r)
+    if label == "CRPS":
+        lines.append(f"Chosen: {chosen}; cross-validated CRPS {_fmt(r['chosen_cv_crps'])} per week "
+                     f"(target units; {_best_of(r)}).")
+    else:
+        lines.append(f"Chosen: {chosen}; cross-validated {label} {_fmt(r['chosen_cv_crps'], 2)} per week "
+                     f"({r.get('crps_units')}; {_best_of(r)}).")
     if not t["available"]:
         lines.append(f"Truth: {t['reason']}; truth scores are not available.")
     else:
@@ -360,7 +376,7 @@ def headline(report: dict[str, Any]) -> list[str]:
             g, o = t["regret"], t["oracle"]
             eq = "within noise: statistically equivalent to the truth" if g["equivalent"] else \
                 "worse than the truth beyond noise" if g["regret"] > 0 else "better than the truth beyond noise"
-            lines.append(f"Regret: {_fmt(g['regret'])} ± {_fmt(g['se'])} CRPS (chosen minus true structure, paired "
+            lines.append(f"Regret: {_fmt(g['regret'])} ± {_fmt(g['se'])} {label} (chosen minus true structure, paired "
                          f"over {g['weeks']} held-out weeks): {eq}. The true structure scored "
                          f"{_fmt(o['cv_crps'])}, rank {o['rank']['rank']} of {o['rank']['of']} (1 = best; "
                          f"the completed trials and the true structure).")
