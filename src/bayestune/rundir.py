@@ -1,4 +1,4 @@
-"""The run dir, one typed contract: its file names and a versioned model for every file that
+"""The run dir, one typed contract: its file names and a model for every file that
 tuning writes and evaluation reads.
 
 A run dir holds ``config.toml`` (resolved), the storage (``study.db``, SQLite, which
@@ -10,7 +10,9 @@ Tuning writes each file through one function here, and each file has one writer 
 ``trials.csv`` and ``best.json`` are derived from the storage by the process that runs the
 search (never by its workers); ``final.json`` by the final stage; ``oracle.json`` by the
 oracle trial; ``replicates.json`` by the replicate refits. Evaluation reads a run dir only
-through :meth:`RunDir.read`. A JSON file carries ``"schema": "bayestune.<name>/<version>"``;
+through :meth:`RunDir.read`. ``best.json``, ``final.json``, ``oracle.json`` and
+``replicates.json`` carry ``"schema": "bayestune.<name>/<version>"`` (``environment.json``,
+``dataset.json`` and ``priors.json`` carry none; ``trials.csv`` is checked for its columns);
 a file of an older layout that can still be read is upgraded on reading (``best.json``
 before it had a schema held the final stage under ``"final"``), and a file of another
 version is refused with one line naming the schema.

@@ -36,11 +36,16 @@ def baseline() -> dict:
 
 
 def degraded(base: dict, method: str = "default", **shift) -> dict:
-    """A copy of ``base`` with each named figure of ``method``'s cells shifted (or scaled for seconds)."""
+    """A copy of ``base`` with each named figure of ``method``'s cells shifted (or scaled for seconds).
+
+    A shift given as a sequence is per cell, indexed by the cell's seed: a shift the same in
+    every cell has no spread, which the paired test judges only by the exact sign flip."""
     new = copy.deepcopy(base)
     for c in new["cells"]:
         if c["cell"]["methodology"] == method:
             for name, delta in shift.items():
+                if isinstance(delta, list | tuple):
+                    delta = delta[c["cell"]["seed"]]
                 c["metrics"][name] = c["metrics"][name] * delta if name.startswith("seconds") else c["metrics"][name] + delta
     new["groups"] = group_results(new["cells"])
     return new

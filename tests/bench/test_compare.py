@@ -89,7 +89,9 @@ def test_more_failed_cells_is_worse_and_missing_groups_are_noted():
 def test_cli_exits_zero_on_itself_and_one_on_a_degraded_copy(tmp_path, capsys):
     base = baseline()
     (tmp_path / "base.json").write_text(json.dumps(base))
-    (tmp_path / "bad.json").write_text(json.dumps(degraded(base, regret=40.0, kernel_l1_max=0.3)))
+    # shifts with some spread over the 3 cells (a shift alike in every cell cannot be a finding on 3)
+    (tmp_path / "bad.json").write_text(json.dumps(degraded(base, regret=(40.0, 40.5, 41.0),
+                                                           kernel_l1_max=(0.3, 0.301, 0.302))))
     assert main(["bench", "compare", str(tmp_path / "base.json"), str(tmp_path / "base.json")]) == 0
     assert "0 worse" in capsys.readouterr().out
     assert main(["bench", "compare", str(tmp_path / "base.json"), str(tmp_path / "bad.json")]) == 1
@@ -107,7 +109,7 @@ def test_the_stored_quick_baseline_fails_against_a_degraded_copy(tmp_path, capsy
     methods = {g["methodology"] for g in base["groups"]}
     bad = base
     for m in methods:
-        bad = degraded(bad, m, kernel_l1_max=0.5, regret_z=5.0)
+        bad = degraded(bad, m, kernel_l1_max=(0.5, 0.501, 0.502), regret_z=(5.0, 5.01, 5.02))
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     capsys.readouterr()
     assert main(["bench", "compare", str(stored), str(tmp_path / "bad.json")]) == 1

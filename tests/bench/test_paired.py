@@ -180,3 +180,20 @@ def test_summary_compares_each_methodology_with_the_reference_and_the_default(tm
     (tmp_path / "alone").mkdir()
     write_summary(alone, tmp_path / "alone")
     assert not (tmp_path / "alone" / FOREST_FILE).exists()
+
+
+def test_a_shift_without_spread_is_judged_by_the_exact_sign_flip_not_a_t_p_of_zero(tmp_path, capsys):
+    # two cells of a 0/1 figure, both lost: the t statistic is undefined, and two cells cannot be a finding
+    two = paired_test("roas_coverage", "higher", [1.0, 1.0], [0.0, 0.0], alpha=0.05, power=0.8)
+    assert two.no_spread and two.p_t == pytest.approx(0.5) and two.p_t == two.p_sign_flip
+    assert judge([two], 0.05)[0].verdict == "same"
+    assert "no spread" in two.detail(0.95) and "sign-flip p decides" in two.detail(0.95)
+    # six cells moved alike reach the exact sign-flip's 2/64
+    six = paired_test("kernel_l1_max", "lower", [0.1] * 6, [0.2] * 6, alpha=0.05, power=0.8)
+    assert six.p_t == pytest.approx(2 / 64) and judge([six], 0.05)[0].verdict == "worse"
+    base = payload([cell(s, roas_coverage=1.0) for s in (0, 1)])
+    new = payload([cell(s, roas_coverage=0.0) for s in (0, 1)])
+    (tmp_path / "b.json").write_text(json.dumps(base))
+    (tmp_path / "n.json").write_text(json.dumps(new))
+    assert main(["bench", "compare", str(tmp_path / "b.json"), str(tmp_path / "n.json")]) == 0
+    assert "0 worse" in capsys.readouterr().out

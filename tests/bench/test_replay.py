@@ -217,3 +217,16 @@ def test_replaying_a_rule_on_another_methodologys_search_gives_that_rules_own_ch
             want = chosen[f"quickstart/{seed}/{methodology}"]
             got = row[rule]
             assert (got["yearly_seasonality"], got["l_max"]) == (want["yearly_seasonality"], want["l_max"]), rule
+
+
+def test_a_truth_without_its_structure_is_one_line_naming_the_file(results_folder, tmp_path, capsys):
+    folder = tmp_path / "results"
+    shutil.copytree(results_folder, folder)
+    truth_path = sorted(folder.glob("searches/**/dataset/truth.json"))[0]
+    truth = json.loads(truth_path.read_text())
+    del truth["structure"]
+    truth_path.write_text(json.dumps(truth))
+    assert main(["bench", "replay", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bayestune: error: truth.json has no structure") and err.count("\n") == 1
+    assert str(truth_path) in err

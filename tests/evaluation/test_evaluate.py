@@ -190,3 +190,63 @@ def test_a_truth_from_another_generator_is_scored_where_it_can_be(demo, tmp_path
                                                               "abs_error": None, "exact": False}
     assert "Left out: the saturation_* parameters (the truth's saturation form is hill" in (
         tmp_path / "b" / "report.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def fake_fitted(tmp_path_factory):
+    """A dataset with truth, and a tiny study through the fake fitter (its ``save`` writes JSON,
+    not ArviZ netCDF) scored with ``score``: a function of the score, each run tuned once."""
+    from bayestune.simulator import simulate
+    from bayestune.simulator.dataset import write_dataset
+    from bayestune.tuning import tune
+    from tests.tuning.test_study import config
+
+    root = tmp_path_factory.mktemp("fake-fitted")
+    data = write_dataset(simulate("quickstart", seed=1), root / "data")
+    runs = {}
+
+    def run(score: str = "crps"):
+        if score not in runs:
+            runs[score] = root / f"run-{score}"
+            tune(data, config(trials=3, fitter="tests.tuning.fakes:FakeFitter", score=score), runs[score])
+        return data, runs[score]
+
+    return run
+
+
+def test_a_fit_that_is_not_arviz_netcdf_is_evaluated_on_everything_else(fake_fitted, tmp_path, capsys):
+    data, run = fake_fitted()
+    assert main(["evaluate", "--run", str(run), "--out", str(tmp_path / "r")]) == 0
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert set(SECTIONS) <= set(report)
+    reason = "the fitter's saved fit is not an ArviZ netCDF ("
+    rec, kernels = report["recovery"], report["truth"]["adstock_kernels"]
+    assert rec["available"] is False and rec["reason"].startswith(reason)
+    assert kernels["available"] is False and kernels["reason"] == rec["reason"]
+    # the rest is scored: the choice against the truth, the regret, the train/test pair, convergence
+    t = report["truth"]
+    assert t["available"] and "hyperparameters" in t and "regret" in t
+    assert report["train_test"]["available"] and report["convergence"]["available"]
+    assert any(line.startswith("Not scored: ") and reason in line for line in report["headline"])
+    assert reason in (tmp_path / "r" / "report.md").read_text()
+    assert "kernels.png" not in {f.rsplit("/", 1)[-1] for f in report["figures"]}
+
+
+def test_the_report_names_the_searchs_score_where_it_is_not_crps(fake_fitted, tmp_path):
+    data, run = fake_fitted("log")
+    best = json.loads((run / "best.json").read_text())
+    report = evaluate(run, out=tmp_path / "log").data
+    assert (report["run"]["score"], report["run"]["crps_units"]) == ("log", best["crps_units"])
+    assert "nats" in best["crps_units"]
+    chosen, regret = report["headline"][0], next(h for h in report["headline"] if h.startswith("Regret: "))
+    assert "cross-validated log score" in chosen and best["crps_units"] in chosen and "CRPS" not in chosen
+    assert "log score (chosen minus true structure" in regret and "CRPS" not in regret
+    md = (tmp_path / "log" / "report.md").read_text()
+    assert "The search ranked the trials by the log score: " in md and "CRPS is in" not in md
+    assert "Regret log score(chosen) − log score(true)" in md and "CV log score" in md
+    # the default keeps its CRPS wording
+    data, run = fake_fitted()
+    report = evaluate(run, out=tmp_path / "crps").data
+    assert report["run"]["score"] == "crps"
+    assert "cross-validated CRPS" in report["headline"][0] and "(target units; " in report["headline"][0]
+    assert "CRPS is in " in (tmp_path / "crps" / "report.md").read_text()

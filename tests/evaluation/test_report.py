@@ -57,3 +57,14 @@ def test_a_full_data_refit_that_fails_the_strict_gate_is_a_warning_too():
     report["warnings"] = warnings
     text = "\n".join(headline(report))
     assert "Train-only refit (the train/test figures): strict convergence gate passed." in text
+
+
+def test_the_headline_names_another_score_than_crps_with_its_units():
+    report = _report()
+    report["truth"]["regret"] = {"regret": 0.5, "se": 0.2, "weeks": 12, "equivalent": False}
+    assert "cross-validated CRPS 254.8 per week (target units; " in headline(report)[0]
+    report["run"] |= {"score": "interval", "crps_units": "score 'interval' (weighted interval score), per week"}
+    lines = headline(report)
+    assert lines[0].startswith("Chosen: ") and "cross-validated interval score 254.80 per week (score 'interval'" in lines[0]
+    assert any(line.startswith("Regret: 0.5 ± 0.2 interval score (chosen minus") for line in lines)
+    assert not any("CRPS" in line for line in lines if not line.startswith("Train/test"))

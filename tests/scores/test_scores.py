@@ -54,3 +54,19 @@ def test_every_score_is_per_week_and_prefers_the_forecast_centred_on_the_truth(n
 def test_a_score_returning_the_wrong_shape_is_an_error():
     with pytest.raises(ValueError, match="one value per week"):
         per_week("numpy:subtract", OBSERVED, DRAWS)
+
+
+def test_the_log_score_of_draws_without_spread_is_finite_and_worse_away_from_them():
+    constant = np.full((400, 3), 5.0)
+    at, near, far = per_week("log", np.array([5.0, 6.0, 50.0]), constant)
+    assert np.isfinite([at, near, far]).all()
+    assert at < near < far
+
+
+def test_the_log_score_bandwidth_falls_back_to_the_sd_when_the_interquartile_range_is_zero():
+    from bayestune.scores.logscore import silverman_bandwidth
+
+    draws = np.r_[np.zeros(90), np.linspace(-3, 3, 10)][:, None]  # IQR 0, SD > 0
+    h = silverman_bandwidth(draws)
+    np.testing.assert_allclose(h, 1.06 * draws.std(ddof=1) * 100 ** -0.2)
+    assert np.isfinite(per_week("log", np.array([1.0]), draws)).all()

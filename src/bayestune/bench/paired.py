@@ -22,7 +22,10 @@ cells), is shown beside it but does not decide: its smallest two-sided p-value i
 :math:`2/2^n`, so with fewer than 6 cells it cannot reach 5% whatever the data, and a
 3-seed suite would be blind by construction. Where the two p-values disagree, the t verdict
 leans on the differences being roughly normal; the reader sees it. Per-cell 0/1 figures
-(exact matches) make that assumption poor: read their sign-flip p.
+(exact matches) make that assumption poor: read their sign-flip p. One exception: when every
+cell moved by the same amount (no spread, common with 0/1 figures on few cells) the t
+statistic is undefined, and the exact sign-flip p decides instead of a t p of 0 that would
+flag any shift on two cells; the row says so.
 
 Multiplicity: a comparison judges many metrics (and methodologies) at once. Each raw p is
 kept and the verdict uses Holm's step-down adjustment over the whole family, which holds the
@@ -127,6 +130,8 @@ class PairedTest:
     detectable: float | None = None
     """The smallest |difference| the t-test finds with the stated power at these cells."""
     verdict: str = "not judged"  # "worse", "better", "same", "not judged"
+    no_spread: bool = False
+    """Every cell moved by the same amount: ``p_t`` is the exact sign-flip p, not a t-test's."""
 
     @property
     def judged(self) -> bool:
@@ -136,8 +141,12 @@ class PairedTest:
         if not self.judged:
             return f"needs at least 2 paired cells with the figure ({self.n})"
         assert self.mean is not None and self.low is not None and self.high is not None
-        text = (f"{self.mean:+.3g} [{self.low:+.3g}, {self.high:+.3g}] ({level:.0%} t interval, {self.n} cells); "
-                f"p {_p(self.p_t)} t, {_p(self.p_sign_flip)} sign-flip, {_p(self.p_holm)} Holm")
+        if self.no_spread:
+            text = (f"{self.mean:+.3g} in every one of {self.n} cells (no spread: no t-test, the exact sign-flip "
+                    f"p decides); p {_p(self.p_sign_flip)} sign-flip, {_p(self.p_holm)} Holm")
+        else:
+            text = (f"{self.mean:+.3g} [{self.low:+.3g}, {self.high:+.3g}] ({level:.0%} t interval, {self.n} cells); "
+                    f"p {_p(self.p_t)} t, {_p(self.p_sign_flip)} sign-flip, {_p(self.p_holm)} Holm")
         if self.detectable is not None:
             text += f"; detectable ±{self.detectable:.3g}"
         return text
@@ -173,17 +182,20 @@ def paired_test(metric: str, better: str, base: Sequence[float | None], new: Seq
     d = nv - b
     n, mean = len(d), float(d.mean())
     sd = float(d.std(ddof=1))
-    if sd <= 1e-12 * max(1.0, abs(mean)):  # every cell moved by the same amount
+    p_flip = sign_flip_p(d)
+    no_spread = sd <= 1e-12 * max(1.0, abs(mean))
+    if no_spread:  # every cell moved by the same amount: t is undefined (its p would be 0 on any n)
         sd = 0.0
-        p_t, low, high = (1.0 if abs(mean) <= 1e-12 else 0.0), mean, mean
+        p_t, low, high = p_flip, mean, mean
     else:
         se = sd / math.sqrt(n)
         p_t = float(stats.ttest_1samp(d, 0.0).pvalue)
         half = float(stats.t.ppf(1 - alpha / 2, n - 1)) * se
         low, high = mean - half, mean + half
     return PairedTest(metric, better, n, float(b.mean()), float(nv.mean()), mean, sd, sd / math.sqrt(n), low, high,
-                      p_t, sign_flip_p(d), None,
-                      min_detectable(sd, n, alpha=alpha, power=power) if sd > 0 else None)  # no spread: no estimate
+                      p_t, p_flip, None,
+                      min_detectable(sd, n, alpha=alpha, power=power) if sd > 0 else None,  # no spread: no estimate
+                      no_spread=no_spread)
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:

@@ -36,23 +36,25 @@ def cell_choices(cell: Path, rules: Sequence[str] = DEFAULT_RULES, key: str | No
     named ``cells/<key>``, as in ``results.json``, whichever was read (``key`` defaults to the
     last three parts of ``cell``).
     """
-    import pandas as pd
-
     from bayestune.evaluation.selection import regret
+    from bayestune.rundir import TRIALS_FILE, OracleRecord, read_record, read_trials
     from bayestune.tuning.replicates import averaged, load_replicates
     from bayestune.tuning.selection import scored_trials, select
 
     run = cell / "run"
-    try:
-        trials = pd.read_csv(run / "trials.csv")
-        oracle = json.loads((run / "oracle.json").read_text())
-        truth = json.loads((cell / "dataset" / "truth.json").read_text())["structure"]
-    except (OSError, ValueError):
+    truth_path = cell / "dataset" / "truth.json"
+    if not (run / TRIALS_FILE).exists() or not truth_path.exists():
+        return None  # not a finished cell
+    trials = read_trials(run)
+    record = read_record(run, OracleRecord)
+    if record is None:
         return None
+    oracle = record.model_dump()
+    truth = _true_structure(truth_path)
     scored = scored_trials(trials)
     key = key or cell.relative_to(cell.parents[2]).as_posix()
     out: dict[str, Any] = {"cell": f"cells/{key}", "trials": len(scored),
-                           "truth": {k: truth[k] for k in ("yearly_seasonality", "l_max")}}
+                           "truth": truth}
     variants = [(rule, rule, scored) for rule in rules]
     reps = load_replicates(run)
     if reps and reps.get("fits"):
@@ -71,6 +73,20 @@ def cell_choices(cell: Path, rules: Sequence[str] = DEFAULT_RULES, key: str | No
                      "regret": r["regret"] if r else None, "regret_se": r["se"] if r else None,
                      "within": sel.within}
     return out
+
+
+def _true_structure(path: Path) -> dict[str, Any]:
+    """The truth's Fourier order and ``l_max``; a truth without them is refused in one line."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise BayestuneError(f"cannot read truth.json: {exc}", str(path)) from None
+    try:
+        structure = data["structure"]
+        return {k: int(structure[k]) for k in ("yearly_seasonality", "l_max")}
+    except (KeyError, TypeError, ValueError):
+        raise BayestuneError("truth.json has no structure with yearly_seasonality and l_max: replay scores "
+                             "each choice against them", str(path)) from None
 
 
 def variants(rows: list[dict[str, Any]], rules: Sequence[str] = DEFAULT_RULES) -> list[str]:

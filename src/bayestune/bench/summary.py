@@ -108,9 +108,12 @@ def _paired(contrasts: list[Contrast], alpha: float, power: float, figure: str |
             if t.n == 0:
                 continue
             interval = "n/a" if t.low is None else f"[{_g(t.low)}, {_g(t.high)}]"
+            p_t = _p(t.p_t)
+            if t.no_spread:  # every cell moved the same: no t-test, the sign-flip p decided
+                interval, p_t = "no spread (same in every cell)", "n/a: sign-flip decides"
             detect = "n/a" if t.detectable is None else f"±{t.detectable:.3g}"
             verdict = f"**{t.verdict}**" if t.verdict in ("worse", "better") else t.verdict
-            lines.append(f"| {t.metric} | {t.better} | {t.n} | {_g(t.mean)} | {interval} | {_p(t.p_t)} | "
+            lines.append(f"| {t.metric} | {t.better} | {t.n} | {_g(t.mean)} | {interval} | {p_t} | "
                          f"{_p(t.p_sign_flip)} | {_p(t.p_holm)} | {verdict} | {detect} |")
         lines.append("")
     return lines

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from bayestune.evaluation.report import score_label
 from bayestune.simulator.truth import PARTS
 
 
@@ -44,6 +45,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         r["sampler"], r["seed"],
     ]])
     rule = r.get("selection_rule") or {}
+    label = score_label(r)
     detail = ""
     if rule.get("rule") == "one-se":
         detail = (f" (lowest: trial {rule['lowest_trial']}; within one SE of it: "
@@ -53,8 +55,12 @@ def to_markdown(report: dict[str, Any]) -> str:
         sd = rep.get("mcmc_sd_median")
         detail += (f"; replicate refits of trials {', '.join(str(n) for n in rep['candidates'])}: "
                    f"{rep['fits']} more trials in {rep['seconds'] / 60:.1f} min"
-                   + (f", MCMC noise of a candidate's CRPS (median SD over its fits) {sd:.2f}" if sd is not None else ""))
-    lines += [f"CRPS is in {r['crps_units']}. Selection: {r['selection'] or 'n/a'}{detail}.", ""]
+                   + (f", MCMC noise of a candidate's {label} (median SD over its fits) {sd:.2f}" if sd is not None else ""))
+    if label == "CRPS":
+        lines += [f"CRPS is in {r['crps_units']}. Selection: {r['selection'] or 'n/a'}{detail}.", ""]
+    else:
+        lines += [f"The search ranked the trials by the {label}: {r['crps_units']} (the train/test pair below "
+                  f"stays in CRPS). Selection: {r['selection'] or 'n/a'}{detail}.", ""]
 
     t = report["truth"]
     lines += ["## The choice against the truth", ""]
@@ -75,17 +81,19 @@ def to_markdown(report: dict[str, Any]) -> str:
         if o.get("available"):
             g = t["regret"]
             lines += [
-                f"The true structure, scored on the same folds (oracle trial, never selectable): CV CRPS "
+                f"The true structure, scored on the same folds (oracle trial, never selectable): CV {label} "
                 f"{_n(o['cv_crps'])}; it ranks {o['rank']['rank']} of {o['rank']['of']} among the completed trials.",
                 "",
-                f"Regret CRPS(chosen) − CRPS(true) = {_n(g['regret'])} ± {_n(g['se'])} (paired SE over "
-                f"{g['weeks']} held-out weeks; {_n(100 * g['relative'], 1)}% of the true structure's CRPS). "
+                f"Regret {label}(chosen) − {label}(true) = {_n(g['regret'])} ± {_n(g['se'])} (paired SE over "
+                f"{g['weeks']} held-out weeks; {_n(100 * g['relative'], 1)}% of the true structure's {label}). "
                 f"Equivalent to the truth ({g['equivalence_rule']}): {_n(g['equivalent'])}.",
                 "",
             ]
         else:
             lines += [f"Oracle trial: {o.get('reason', 'not available')}.", ""]
-        if "adstock_kernels" in t:
+        if t.get("adstock_kernels", {}).get("available") is False:
+            lines += [f"Not available: {PARTS['adstock_kernels']} ({t['adstock_kernels']['reason']}).", ""]
+        elif "adstock_kernels" in t:
             k = t["adstock_kernels"]["channels"]
             lines += ["Adstock kernels (normalised), L1 distance between the true and the fitted posterior-mean "
                       "kernel: 0 is identical, 2 disjoint. An `l_max` past the true kernel's effective length "

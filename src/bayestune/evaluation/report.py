@@ -41,6 +41,14 @@ from bayestune.simulator.truth import PARTS, TruthCheck
 REPORT_SCHEMA = "bayestune.report/1"
 NO_TRUTH = "no ground truth: the dataset dir has no truth.json"
 CRPS_UNITS = "target units per week (fair CRPS estimator)"
+SCORE_LABELS = {"crps": "CRPS", "log": "log score", "interval": "interval score"}
+"""How the report names the search's score (``score`` seam); a plug-in score by its name."""
+
+
+def score_label(run: dict[str, Any]) -> str:
+    """The name of the score that ranked the run's search: "CRPS", "log score", ..."""
+    score = run.get("score") or "crps"
+    return SCORE_LABELS.get(score, f"score {score!r}")
 
 
 @dataclass(frozen=True)
@@ -101,8 +109,25 @@ class RunFiles:
         return read_dataset(path, roles)
 
 
+def _load_full_fit(run: RunFiles, final: dict[str, Any] | None) -> tuple[FitPosterior | None, str | None]:
+    """The full-data refit, or why it cannot be read.
+
+    A fitter may save its fits in its own format (the fitter seam allows it): such a run is
+    scored on everything but recovery and the adstock kernels, which say why instead.
+    """
+    path = run.path / final["full_fit"]["path"] if final else None
+    if path is None or not path.exists():
+        return None, None
+    try:
+        return FitPosterior.load(path), None
+    except BayestuneError as exc:
+        detail = exc.what.splitlines()[0].split(". ")[0]  # xarray's errors run to several sentences
+        return None, f"the fitter's saved fit is not an ArviZ netCDF ({final['full_fit']['path']}: {detail})"
+
+
 # ------------------------------------------------------------------------ sections
-def _truth_section(run: RunFiles, ds: Dataset, full: FitPosterior | None, check: TruthCheck) -> dict[str, Any]:
+def _truth_section(run: RunFiles, ds: Dataset, full: FitPosterior | None, check: TruthCheck,
+                   unreadable: str | None = None) -> dict[str, Any]:
     """The choice against the truth. A part whose fields the truth lacks is listed under
     ``unavailable`` with the reason, and the rest is scored."""
     if ds.truth is None:
@@ -135,13 +160,15 @@ def _truth_section(run: RunFiles, ds: Dataset, full: FitPosterior | None, check:
         out["oracle"] = {
             "available": True,
             "cv_crps": oracle["value"],
-            "crps_units": CRPS_UNITS,
+            "crps_units": best.get("crps_units", CRPS_UNITS),
             "selectable": False,
             "rank": rank_among_trials(complete, oracle["value"]),
             "gate_failures": oracle.get("gate_failures", []),
         }
         out["regret"] = regret(best["week_crps"], oracle["week_crps"])
-    if full is not None and check.available("adstock_kernels"):
+    if unreadable is not None and check.available("adstock_kernels"):
+        out["adstock_kernels"] = {"available": False, "reason": unreadable}
+    elif full is not None and check.available("adstock_kernels"):
         effective = truth.get("effective_l_max")
         effective = effective if isinstance(effective, dict) and all(isinstance(v, int) for v in effective.values()) else None
         out["adstock_kernels"] = kernel_scores(truth["adstock_kernel"], full.adstock_kernels, effective)
@@ -150,11 +177,14 @@ def _truth_section(run: RunFiles, ds: Dataset, full: FitPosterior | None, check:
     return out
 
 
-def _recovery_section(ds: Dataset, full: FitPosterior | None, check: TruthCheck) -> dict[str, Any]:
+def _recovery_section(ds: Dataset, full: FitPosterior | None, check: TruthCheck,
+                      unreadable: str | None = None) -> dict[str, Any]:
     """Recovery by the full-data refit: per channel (ROAS, shares, contributions) and per
     parameter; each part is scored when the truth holds its fields, else says why not."""
     if ds.truth is None:
         return {"available": False, "reason": NO_TRUTH}
+    if unreadable is not None:
+        return {"available": False, "reason": unreadable}
     if full is None:
         return {"available": False, "reason": "the run has no full-data refit (tuned with --no-final)"}
     if not check.available("channel_recovery") and not check.available("parameter_recovery"):
@@ -211,7 +241,9 @@ def _run_section(run: RunFiles, ds: Dataset, named_as: Path) -> dict[str, Any]:
         "chosen": best.get("candidate") if best else None,
         "chosen_trial": best.get("trial") if best else None,
         "chosen_cv_crps": best.get("crps") if best else None,
-        "crps_units": CRPS_UNITS,
+        # the search's score (``score`` seam): chosen_cv_crps, the oracle's and the regret are in it
+        "score": best.get("score", "crps") if best else run.config.get("score", "crps"),
+        "crps_units": best.get("crps_units", CRPS_UNITS) if best else CRPS_UNITS,
     }
 
 
@@ -266,7 +298,8 @@ def report_warnings(report: dict[str, Any]) -> list[str]:
     oracle_failures = report["truth"].get("oracle", {}).get("gate_failures")
     if oracle_failures:
         out.append("the true structure's search fits failed the search convergence gate ("
-                   + "; ".join(oracle_failures) + "): its CV CRPS, and the regret, carry extra MCMC noise")
+                   + "; ".join(oracle_failures) + f"): its CV {score_label(report['run'])}, and the regret, "
+                   "carry extra MCMC noise")
     conv = report["convergence"]
     if conv.get("available"):
         if not conv["train_fit"]["strict_gate_passed"]:
@@ -286,7 +319,11 @@ def _truth_not_available(report: dict[str, Any]) -> list[str]:
     if not t["available"]:
         return []
     out = [f"{PARTS[part]} ({reason})" for part, reason in t.get("unavailable", {}).items()]
-    if not rec.get("available") and rec.get("reason", "").endswith(" in the truth"):
+    kernels = t.get("adstock_kernels", {})
+    if kernels.get("available") is False:
+        out.append(f"{PARTS['adstock_kernels']} ({kernels['reason']})")
+    if not rec.get("available") and (rec.get("reason", "").endswith(" in the truth")
+                                     or rec.get("reason") == kernels.get("reason")):
         out.append(f"recovery ({rec['reason']})")
     if "channels_unavailable" in rec:
         out.append(f"{PARTS['channel_recovery']} ({rec['channels_unavailable']})")
@@ -318,8 +355,13 @@ def headline(report: dict[str, Any]) -> list[str]:
         return [f"No trial completed out of {r['trials']}: nothing was chosen (see trials.csv)."]
     c = r["chosen"]
     chosen = f"Fourier order {c['yearly_seasonality']}, l_max {c['l_max']}, {c['adstock']} adstock, {c['saturation']} saturation"
-    lines.append(f"Chosen: {chosen}; cross-validated CRPS {_fmt(r['chosen_cv_crps'])} per week "
-                 f"(target units; {_best_of(r)}).")
+    label = score_label(r)
+    if label == "CRPS":
+        lines.append(f"Chosen: {chosen}; cross-validated CRPS {_fmt(r['chosen_cv_crps'])} per week "
+                     f"(target units; {_best_of(r)}).")
+    else:
+        lines.append(f"Chosen: {chosen}; cross-validated {label} {_fmt(r['chosen_cv_crps'], 2)} per week "
+                     f"({r.get('crps_units')}; {_best_of(r)}).")
     if not t["available"]:
         lines.append(f"Truth: {t['reason']}; truth scores are not available.")
     else:
@@ -334,13 +376,13 @@ def headline(report: dict[str, Any]) -> list[str]:
             g, o = t["regret"], t["oracle"]
             eq = "within noise: statistically equivalent to the truth" if g["equivalent"] else \
                 "worse than the truth beyond noise" if g["regret"] > 0 else "better than the truth beyond noise"
-            lines.append(f"Regret: {_fmt(g['regret'])} ± {_fmt(g['se'])} CRPS (chosen minus true structure, paired "
+            lines.append(f"Regret: {_fmt(g['regret'])} ± {_fmt(g['se'])} {label} (chosen minus true structure, paired "
                          f"over {g['weeks']} held-out weeks): {eq}. The true structure scored "
                          f"{_fmt(o['cv_crps'])}, rank {o['rank']['rank']} of {o['rank']['of']} (1 = best; "
                          f"the completed trials and the true structure).")
         elif "oracle" in t:
             lines.append(f"Regret: not available ({t['oracle'].get('reason')}).")
-        if "adstock_kernels" in t:
+        if t.get("adstock_kernels", {}).get("channels"):
             k = t["adstock_kernels"]
             lines.append("Adstock kernels, L1 distance to the truth (0 = same, 2 = disjoint): " + ", ".join(
                 f"{ch} {_fmt(v['l1'], 3)}" for ch, v in k["channels"].items()))
@@ -404,14 +446,13 @@ def evaluate(
     files = RunFiles.read(run)
     ds = files.load_dataset(data)
     final = files.final
-    full_path = files.path / final["full_fit"]["path"] if final else None
-    full = FitPosterior.load(full_path) if full_path is not None and full_path.exists() else None
+    full, unreadable = _load_full_fit(files, final)
 
     report: dict[str, Any] = {"schema": REPORT_SCHEMA, "bayestune": __version__}
     report["run"] = _run_section(files, ds, Path(named_as) if named_as is not None else files.path)
     check = ds.truth_check()
-    report["truth"] = _truth_section(files, ds, full, check)
-    report["recovery"] = _recovery_section(ds, full, check)
+    report["truth"] = _truth_section(files, ds, full, check, unreadable)
+    report["recovery"] = _recovery_section(ds, full, check, unreadable)
     report["train_test"] = train_test_section(final, files.path, max_ratio=max_gap_ratio)
     report["convergence"] = _convergence_section(final)
     report["runtime"] = runtime_section(files.trials, n_folds=files.n_folds, final=final,

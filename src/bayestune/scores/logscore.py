@@ -26,10 +26,23 @@ from scipy.special import logsumexp
 
 
 def silverman_bandwidth(draws: np.ndarray) -> np.ndarray:
-    """Silverman's rule of thumb per column of ``draws`` (shape ``(m, n)``)."""
+    """Silverman's rule of thumb per column of ``draws`` (shape ``(m, n)``), floored above 0.
+
+    The rule is 0 when a week's draws have no interquartile range (most draws equal, as
+    from a fitter whose predictive draws are a point forecast or repeat few values), and a
+    kernel of width 0 makes the score infinite or NaN. Where the spread is 0 the standard
+    deviation stands in for it, and where that too is 0 (every draw the same) the draws'
+    magnitude or, at 0, one unit: the fallbacks of R's ``bw.nrd0``. A degenerate forecast
+    then gets a finite score that is very bad away from its point, as it should.
+    """
     x = np.asarray(draws, dtype=float)
     q25, q75 = np.quantile(x, [0.25, 0.75], axis=0)
-    return 1.06 * np.minimum(x.std(axis=0, ddof=1), (q75 - q25) / 1.34) * x.shape[0] ** (-0.2)
+    sd = x.std(axis=0, ddof=1) if x.shape[0] > 1 else np.zeros(x.shape[1:])
+    spread = np.minimum(sd, (q75 - q25) / 1.34)
+    spread = np.where(spread > 0, spread, sd)
+    spread = np.where(spread > 0, spread, np.abs(x[0]))
+    spread = np.where(spread > 0, spread, 1.0)
+    return 1.06 * spread * x.shape[0] ** (-0.2)
 
 
 def log_score(observed: np.ndarray, draws: np.ndarray) -> np.ndarray:
