@@ -7,10 +7,10 @@ import os
 import tempfile
 from pathlib import Path
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-"""The process's umask (read once, at import): temporary files are made private, so the
-file gets the mode a plain ``open`` would have given it."""
+UMASK = os.umask(0)
+os.umask(UMASK)
+"""The process's umask (read once, at import): temporary files and folders are made private,
+so what is renamed into place gets the mode a plain ``open`` or ``mkdir`` would have given it."""
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -23,7 +23,7 @@ def write_atomic(path: Path, text: str) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_UMASK)
+        os.fchmod(fd, 0o666 & ~UMASK)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()

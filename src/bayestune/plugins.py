@@ -130,3 +130,20 @@ def one_line(obj: Any, fallback: str) -> str:
     line of its docstring, else ``fallback`` (its name)."""
     text = getattr(obj, "description", None) or (obj.__doc__ or "").strip().split("\n")[0]
     return text or fallback
+
+
+def instantiate(seam: str, name: str, cls: type, kwargs: Mapping[str, Any], defaults: Mapping[str, Any],
+                where: str) -> Any:
+    """``cls(**kwargs)`` for a class-valued seam (an Optuna sampler or pruner), each of
+    ``defaults`` passed when the class takes it and ``kwargs`` does not set it; wrong keyword
+    arguments are the user's to fix, so a failure is one line naming the call."""
+    args = dict(kwargs)
+    params = inspect.signature(cls).parameters
+    for key, value in defaults.items():
+        if key in params and key not in args:
+            args[key] = value
+    try:
+        return cls(**args)
+    except Exception as exc:  # noqa: BLE001 - reported in one line
+        shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        raise BayestuneError(f"{seam}: {name}({shown}) failed: {exc.__class__.__name__}: {exc}", where) from None

@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from bayestune.bench.cell import cell_dir
+from bayestune.fileio import UMASK
 from bayestune.rundir import BEST_FILE, ORACLE_FILE, REPLICATES_FILE, TRIALS_FILE
 
 SEARCHES_DIR = "searches"
@@ -32,8 +33,6 @@ KEPT = (f"run/{TRIALS_FILE}", f"run/{ORACLE_FILE}", f"run/{REPLICATES_FILE}", f"
         "dataset/truth.json")
 """The files of a cell that are kept, relative to its folder (those it has: a run without
 replicate refits has no ``replicates.json``)."""
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 def search_dir(root: str | Path, key: str) -> Path:
@@ -62,7 +61,7 @@ def keep_search(root: str | Path, key: str) -> Path | None:
             if (source / name).is_file():
                 (tmp / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source / name, tmp / name)
-        os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp's folder is private; the copy gets a plain folder's mode
+        os.chmod(tmp, 0o777 & ~UMASK)  # mkdtemp's folder is private; the copy gets a plain folder's mode
         shutil.rmtree(target, ignore_errors=True)
         os.replace(tmp, target)
     except BaseException:

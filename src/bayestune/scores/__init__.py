@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from bayestune.plugins import one_line, positional_arity, resolve
+from bayestune.rundir import CRPS_UNITS
 
 BUILTINS: dict[str, str] = {
     "crps": "bayestune.scores.crps:crps",
@@ -72,5 +73,5 @@ def per_week(name: str, observed: np.ndarray, draws: np.ndarray) -> np.ndarray:
 def score_units(name: str) -> str:
     """What the search's ``value``/``fold_crps``/``week_crps`` hold under the score ``name``."""
     if name == DEFAULT:
-        return "target units, mean per held-out week over folds (fair estimator)"
+        return CRPS_UNITS
     return f"score {name!r} ({describe(name)}), mean per held-out week over folds"

@@ -51,9 +51,7 @@ def tune(
 
     Running it again on the same ``out`` resumes the study up to ``config.trials``.
     """
-    import pandas as pd
-
-    from bayestune.rundir import TRIALS_FILE, FinalRecord, write_record
+    from bayestune.rundir import TRIALS_FILE, FinalRecord, read_trials, write_record
     from bayestune.tuning.failures import why_none_completed
     from bayestune.tuning.final import run_final
     from bayestune.tuning.model import Candidate
@@ -67,7 +65,7 @@ def tune(
     run = Path(out)
     study = search(dataset, config, run)
     chosen = choose(study, config.selection, load_replicates(run) if config.replicates else None)
-    trials = pd.read_csv(run / TRIALS_FILE)
+    trials = read_trials(run)
     if chosen is None:
         raise BayestuneError(f"no trial completed: {why_none_completed(trials, config)}", str(run / TRIALS_FILE))
     best, _ = chosen

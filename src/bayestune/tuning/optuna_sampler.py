@@ -22,7 +22,7 @@ import inspect
 from typing import Any
 
 from bayestune.errors import BayestuneError
-from bayestune.plugins import resolve
+from bayestune.plugins import instantiate, resolve
 
 DEFAULT = "TPESampler"
 SHORT = {"tpe": "TPESampler", "gp": "GPSampler", "cmaes": "CmaEsSampler", "qmc": "QMCSampler",
@@ -57,18 +57,9 @@ def make_sampler(name: str, kwargs: dict[str, Any], space: Any, seed: int, where
         if importlib.util.find_spec(package) is None:
             raise BayestuneError(f"optuna_sampler: {name!r} needs the package {package!r} (pip install {package})",
                                  where)
-    args = dict(kwargs)
-    params = inspect.signature(cls).parameters
-    if "seed" in params and "seed" not in args:
-        args["seed"] = seed
-    if "search_space" in params and "search_space" not in args:
-        args["search_space"] = grid(space)
-    try:
-        return cls(**args)
-    except Exception as exc:  # noqa: BLE001 - wrong keyword arguments are the user's to fix
-        raise BayestuneError(f"optuna_sampler: {name}({_shown(kwargs)}) failed: {exc.__class__.__name__}: {exc}",
-                             where) from None
+    defaults = {"seed": seed}
+    if "search_space" in inspect.signature(cls).parameters and "search_space" not in kwargs:
+        defaults["search_space"] = grid(space)  # built only for a class that takes it
+    return instantiate("optuna_sampler", name, cls, kwargs, defaults, where)
 
 
-def _shown(kwargs: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())

@@ -15,8 +15,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from bayestune.errors import BayestuneError
-from bayestune.plugins import resolve
+from bayestune.plugins import instantiate, resolve
 
 DEFAULT = "median"
 CLASSES = ("MedianPruner", "NopPruner", "PercentilePruner", "HyperbandPruner", "SuccessiveHalvingPruner",
@@ -45,13 +44,5 @@ def make_pruner(name: str, kwargs: dict[str, Any], n_startup_trials: int, n_warm
                 where: str = "pruner") -> Any:
     """The Optuna pruner ``name`` with ``kwargs`` (see the module doc)."""
     cls = resolve("pruner", name, BUILTINS, _check, where)
-    args = dict(kwargs)
-    params = inspect.signature(cls).parameters
-    for key, value in (("n_startup_trials", n_startup_trials), ("n_warmup_steps", n_warmup_steps)):
-        if key in params and key not in args:
-            args[key] = value
-    try:
-        return cls(**args)
-    except Exception as exc:  # noqa: BLE001 - wrong keyword arguments are the user's to fix
-        shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-        raise BayestuneError(f"pruner: {name}({shown}) failed: {exc.__class__.__name__}: {exc}", where) from None
+    return instantiate("pruner", name, cls, kwargs,
+                       {"n_startup_trials": n_startup_trials, "n_warmup_steps": n_warmup_steps}, where)
