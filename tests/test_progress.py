@@ -21,7 +21,8 @@ FAKE = "tests.tuning.fakes:PassesSearchFailsStrict"
 
 
 @pytest.fixture
-def fake_fits(monkeypatch):
+def outside_ci(monkeypatch):
+    """Progress is judged as a user outside CI sees it (CI gets lines, never a bar)."""
     monkeypatch.delenv("CI", raising=False)
 
 
@@ -33,7 +34,7 @@ def _run(dataset, tmp_path, monkeypatch, stream, **changes):  # noqa: F811
     return run
 
 
-def test_a_log_gets_one_line_per_finished_trial_and_stage(dataset, tmp_path, monkeypatch, fake_fits):  # noqa: F811
+def test_a_log_gets_one_line_per_finished_trial_and_stage(dataset, tmp_path, monkeypatch, outside_ci):  # noqa: F811
     log = io.StringIO()  # not a terminal
     run = _run(dataset, tmp_path, monkeypatch, log)
     lines = log.getvalue().splitlines()
@@ -57,7 +58,7 @@ def test_a_log_gets_one_line_per_finished_trial_and_stage(dataset, tmp_path, mon
     assert re.search(r"^final full-data fit in \d+ s: strict gate FAILED: R-hat 1.02 > 1.01", log.getvalue(), re.M)
 
 
-def test_quiet_prints_nothing(dataset, tmp_path, monkeypatch, fake_fits, caplog):  # noqa: F811
+def test_quiet_prints_nothing(dataset, tmp_path, monkeypatch, outside_ci, caplog):  # noqa: F811
     log = io.StringIO()
     run = _run(dataset, tmp_path, monkeypatch, log, quiet=True)
     assert log.getvalue() == ""
@@ -66,7 +67,7 @@ def test_quiet_prints_nothing(dataset, tmp_path, monkeypatch, fake_fits, caplog)
         "Optuna's own warning for a failed trial is not printed either (trials.csv keeps the error)"
 
 
-def test_a_terminal_keeps_its_bar_and_gets_no_trial_lines(dataset, tmp_path, monkeypatch, fake_fits):  # noqa: F811
+def test_a_terminal_keeps_its_bar_and_gets_no_trial_lines(dataset, tmp_path, monkeypatch, outside_ci):  # noqa: F811
     terminal = _Terminal()
     _run(dataset, tmp_path, monkeypatch, terminal)
     assert "5/5" in terminal.text and "best CRPS" in terminal.text
@@ -74,7 +75,7 @@ def test_a_terminal_keeps_its_bar_and_gets_no_trial_lines(dataset, tmp_path, mon
     assert "final full-data fit in " in terminal.text, "stages still say when they finish"
 
 
-def test_the_tune_command_is_silent_on_stderr_with_quiet(dataset, tmp_path, capsys, fake_fits):  # noqa: F811
+def test_the_tune_command_is_silent_on_stderr_with_quiet(dataset, tmp_path, capsys, outside_ci):  # noqa: F811
     from bayestune.cli import main
 
     args = ["tune", "--data", str(dataset.path), "--out", str(tmp_path / "run"), "--trials", "2", "--draws", "60",

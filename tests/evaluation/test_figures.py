@@ -275,3 +275,19 @@ def test_plot_kernels(tmp_path: Path) -> None:
     }
     _check_png(plot_kernels(kernels, tmp_path / "k.png"))
     _check_png(plot_kernels({}, tmp_path / "none.png"), min_w=300, min_h=200)
+
+
+def test_figures_name_the_score_that_ranked_the_search():
+    """A search ranked by another score (``score = "log"``) is not labelled CRPS anywhere."""
+    trials = _demo_trials()
+    truth = {"yearly_seasonality": 2, "l_max": 6}
+    figs = [history_figure(trials, chosen=1, oracle_crps=291.6, score="log score"),
+            grid_figure(trials, chosen={"yearly_seasonality": 3, "l_max": 6}, truth=truth, oracle_crps=291.6,
+                        score="log score")]
+    for fig in figs:
+        texts = [fig.axes[0].get_title(), fig.axes[0].get_ylabel(), *(t.get_text() for t in fig.legends[0].get_texts())]
+        texts += [ax.get_ylabel() for ax in fig.axes[1:]]  # the grid's colour bar
+        assert not [t for t in texts if "CRPS" in t], texts
+        assert any("log score" in t for t in texts)
+    (pruned,) = _marks(figs[0].axes[0], "pruned, partial log score")
+    assert list(pruned.get_xdata()) == [7]

@@ -251,6 +251,7 @@ def history_figure(
     chosen: int | None,
     oracle_crps: float | None = None,
     units: str = "target units",
+    score: str = "CRPS",
 ) -> Figure:
     """The figure of :func:`plot_history`: the CRPS axis first, the "no score" strip second."""
     fig = _figure(11.0, 5.4)
@@ -289,7 +290,7 @@ def history_figure(
     if part_y.size:
         shown = part_y <= top if top is not None else np.ones_like(part_y, bool)
         ax.plot(part_x[shown], part_y[shown], ls="none", marker="x", ms=7, mew=1.6, color=PRUNED_COLOUR,
-                label=f"pruned, partial CRPS ({part_y.size}): the folds it\nfinished only, not comparable")
+                label=f"pruned, partial {score} ({part_y.size}): the folds it\nfinished only, not comparable")
         for x, y in zip(part_x[shown], part_y[shown]):
             ax.annotate(_fmt(float(y)), (x, y), xytext=(-7, 0), textcoords="offset points",
                         ha="right", va="center", fontsize=SMALL, color=PRUNED_COLOUR)
@@ -297,13 +298,13 @@ def history_figure(
     if chosen is not None:
         if chosen_y is not None:
             ax.plot([chosen], [chosen_y], ls="none", marker="o", ms=13, mfc="none", mew=2.2,
-                    color=CHOSEN_COLOUR, label=f"chosen: trial {chosen} (CRPS {_fmt(chosen_y)})")
+                    color=CHOSEN_COLOUR, label=f"chosen: trial {chosen} ({score} {_fmt(chosen_y)})")
         else:
             ax.axvline(chosen, color=CHOSEN_COLOUR, ls=":", lw=1.5,
                        label=f"chosen: trial {chosen} (no CV score)")
     if oracle is not None:
         ax.axhline(oracle, color=TRUTH_COLOUR, ls="--", lw=1.3,
-                   label=f"true configuration (CRPS {_fmt(oracle)})")
+                   label=f"true configuration ({score} {_fmt(oracle)})")
 
     # Trials without any score sit apart, in a strip below the CRPS axis: drawn on that
     # axis they would read as scores (the lower, the better).
@@ -329,8 +330,8 @@ def history_figure(
     strip.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.tick_params(labelbottom=False)
     strip.set_xlabel("trial number (order of proposal)")
-    ax.set_ylabel(f"CV CRPS ({units})")
-    ax.set_title("Optimisation history: cross-validated CRPS per trial (lower is better)")
+    ax.set_ylabel(f"CV {score} ({units})")
+    ax.set_title(f"Optimisation history: cross-validated {score} per trial (lower is better)")
     ax.grid(alpha=0.25)
     handles, labels = ax.get_legend_handles_labels()
     more = strip.get_legend_handles_labels()
@@ -346,6 +347,7 @@ def plot_history(
     chosen: int | None,
     oracle_crps: float | None = None,
     units: str = "target units",
+    score: str = "CRPS",
 ) -> Path:
     """Optimisation history: CV CRPS of every complete trial against its trial number.
 
@@ -355,7 +357,7 @@ def plot_history(
     as not comparable; trials without any score (pruned before a fold was scored, failed)
     sit apart in a "no score" strip below the axis. All are counted in the legend.
     """
-    return _save(history_figure(trials, chosen=chosen, oracle_crps=oracle_crps, units=units), path)
+    return _save(history_figure(trials, chosen=chosen, oracle_crps=oracle_crps, units=units, score=score), path)
 
 
 # ---------------------------------------------------------------- by hyperparameter
@@ -367,6 +369,7 @@ def plot_by_hyperparameter(
     chosen: Mapping[str, Any],
     truth: Mapping[str, Any] | None,
     units: str = "target units",
+    score: str = "CRPS",
 ) -> Path:
     """One panel per hyperparameter: CV CRPS of complete trials against the field's value.
 
@@ -435,7 +438,7 @@ def plot_by_hyperparameter(
             best = pd.Series(y).groupby(x).min()
             handles["best"] = ax.plot(best.index, best.to_numpy(), ls="none", marker="_", ms=18,
                                       mew=2.5, color="0.15", zorder=3,
-                                      label="best CRPS at this value")[0]
+                                      label=f"best {score} at this value")[0]
         else:
             _note(ax, "no complete trial" if done.empty else f"no complete trial\nwith {field} set")
 
@@ -465,9 +468,9 @@ def plot_by_hyperparameter(
                     label.set_horizontalalignment("right")
                     label.set_rotation_mode("anchor")
     for row_start in range(0, len(axes), MAX_COLS):
-        axes[row_start].set_ylabel(f"CV CRPS ({units})")
+        axes[row_start].set_ylabel(f"CV {score} ({units})")
 
-    fig.suptitle("Cross-validated CRPS by hyperparameter (complete trials; lower is better)",
+    fig.suptitle(f"Cross-validated {score} by hyperparameter (complete trials; lower is better)",
                  fontsize=SUPTITLE)
     order = ["trial", "best", "chosen", "truth", "above"]
     shown_handles = [handles[k] for k in order if k in handles]
@@ -556,6 +559,7 @@ def plot_grid(
     truth: Mapping[str, Any] | None,
     oracle_crps: float | None = None,
     units: str = "target units",
+    score: str = "CRPS",
 ) -> Path:
     """Heat map of the mean CV CRPS of complete trials per (``x``, ``y``) cell.
 
@@ -566,7 +570,7 @@ def plot_grid(
     shows that score; a true cell no trial completed is coloured by it and hatched.
     """
     return _save(grid_figure(trials, x=x, y=y, chosen=chosen, truth=truth, oracle_crps=oracle_crps,
-                             units=units), path)
+                             units=units, score=score), path)
 
 
 def grid_figure(
@@ -578,6 +582,7 @@ def grid_figure(
     truth: Mapping[str, Any] | None,
     oracle_crps: float | None = None,
     units: str = "target units",
+    score: str = "CRPS",
 ) -> Figure:
     """The figure of :func:`plot_grid`."""
     truth = truth or {}
@@ -590,7 +595,7 @@ def grid_figure(
     ax = fig.add_subplot()
     ax.set_xlabel(_field_label(x))
     ax.set_ylabel(_field_label(y))
-    ax.set_title(f"Mean cross-validated CRPS per cell: {x} by {y}", fontsize=PANEL_TITLE + 1)
+    ax.set_title(f"Mean cross-validated {score} per cell: {x} by {y}", fontsize=PANEL_TITLE + 1)
     if missing:
         _note(ax, f"{', '.join(map(repr, missing))} not in trials")
         return fig
@@ -615,7 +620,7 @@ def grid_figure(
     if data.count():
         bar = fig.colorbar(image, ax=ax, shrink=0.95, pad=0.02,
                            extend="max" if cap is not None else "neither")
-        bar.set_label(f"mean CV CRPS ({units})\nlower is better"
+        bar.set_label(f"mean CV {score} ({units})\nlower is better"
                       + (f"; cells above {_fmt(cap)} in the top colour" if cap is not None else ""))
     else:
         _note(ax, "no complete trial", y=0.9)  # above the centre, where a mark may be
@@ -677,7 +682,7 @@ def grid_figure(
                               label="n = complete trials in cell"))
     if oracle_cell:
         handles.append(Line2D([], [], ls="none", marker="$o$", color="black", ms=8,
-                              label="oracle = the true structure's CV CRPS"))
+                              label=f"oracle = the true structure's CV {score}"))
     fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=SMALL, frameon=False)
     return fig
 

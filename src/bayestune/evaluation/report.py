@@ -255,13 +255,14 @@ def _figures(report: dict[str, Any], run: RunFiles, ds: Dataset, full: FitPoster
     truth = report["truth"].get("true_structure") if report["truth"]["available"] else None
     oracle = report["truth"].get("oracle", {}) if truth else {}
     units = f"{ds.columns.target} per week"
+    score = score_label(report["run"])
     made.append(figures.plot_history(trials, out / "history.png", chosen=report["run"]["chosen_trial"],
-                                     oracle_crps=oracle.get("cv_crps"), units=units))
+                                     oracle_crps=oracle.get("cv_crps"), units=units, score=score))
     fields = [f for f in HYPERPARAMETERS if f in trials.columns]
     made.append(figures.plot_by_hyperparameter(trials, out / "by_hyperparameter.png", fields=fields,
-                                               chosen=chosen, truth=truth, units=units))
+                                               chosen=chosen, truth=truth, units=units, score=score))
     made.append(figures.plot_grid(trials, out / "grid.png", chosen=chosen, truth=truth,
-                                  oracle_crps=oracle.get("cv_crps"), units=units))
+                                  oracle_crps=oracle.get("cv_crps"), units=units, score=score))
     saved = load_train_test_draws(run.path, run.final)
     if saved is not None:
         draws = np.concatenate([saved["draws_fit"], saved["draws_test"]], axis=1)

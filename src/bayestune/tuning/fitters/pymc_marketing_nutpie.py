@@ -5,12 +5,12 @@ same priors and scaling, but each fold, replicate and trial of a structure reuse
 compiled program (:mod:`bayestune.tuning.compiled`) instead of compiling its own: a fit
 swaps the window's data into it and samples with nutpie, and predictions come from a batched
 program over all draws at once. ``settings.sampler`` is not read (the sampler is nutpie);
-``settings.sampler_kwargs`` go to ``nutpie.sample`` and default to
-``low_rank_modified_mass_matrix=True``. Measured at 300 tuning steps
-(``benchmarks/results/2026-11-23-fit-paths-2cores/``), the low-rank matrix sometimes leaves a
-chain behind (smallest bulk ESS 5 to 8, R-hat up to 1.35 on seed-blog's folds) where the
-diagonal one (``low_rank_modified_mass_matrix = false``) gave ESS 47 to 84 and R-hat at most
-1.04 on every fold measured: which one a search should use is for the suite to decide.
+``settings.sampler_kwargs`` go to ``nutpie.sample``. nutpie's own default, the diagonal mass
+matrix, is kept: measured at 300 tuning steps
+(``benchmarks/results/2026-11-23-fit-paths-2cores/``), the low-rank matrix
+(``low_rank_modified_mass_matrix = true``) sometimes left a chain behind (smallest bulk ESS 5
+to 8, R-hat up to 1.35 on seed-blog's folds) where the diagonal one gave ESS 47 to 84 and
+R-hat at most 1.04 on every fold measured.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from bayestune.tuning.gate import Diagnostics, diagnose
 from bayestune.tuning.model import Candidate, FitSettings, Timings, build_mmm, quiet_sampling
 from bayestune.tuning.model import release as release_caches
 
-DEFAULT_SAMPLER_KWARGS: dict[str, Any] = {"low_rank_modified_mass_matrix": True}
+DEFAULT_SAMPLER_KWARGS: dict[str, Any] = {}
+"""Keyword arguments of ``nutpie.sample`` that ``sampler_kwargs`` add to or override."""
 
 PROGRAMS = ProgramCache()
 """The process's compiled programs, shared by every instance (trials resolve the fitter anew)."""
