@@ -248,10 +248,16 @@ def parse_scenario(data: dict[str, Any], source: str) -> ScenarioSpec:
                 Scenario.model_validate(_fill(data, centre | {loc: value}))
             except ValidationError as exc:
                 err = from_validation_error(exc, "scenario", source)
+                if d.kind != "choice" and exc.errors()[0]["type"].startswith("int_"):
+                    err.what += "; an integer key draws from a choice"
                 raise BayestuneError(f"invalid scenario: {key_name(loc)} = {{{d.kind} = {list(d.args)}}} can draw "
-                                     f"{value!r}, which is not valid: {err.what.removeprefix('invalid scenario: ')}",
+                                     f"{_show(value)}, which is not valid: {err.what.removeprefix('invalid scenario: ')}",
                                      f"{source}: {key_name(loc)}") from None
     return ScenarioSpec(data, draws, source, reference)
+
+
+def _show(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else repr(value)
 
 
 def _validate(data: dict[str, Any], source: str) -> Scenario:
