@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import tomli_w
 
-from bayestune.cli import main
 from bayestune.errors import BayestuneError
 from bayestune.simulator import load_spec, preset_names, resolve_scenario, simulate
 from bayestune.simulator.scenario import scenario_from_dict
