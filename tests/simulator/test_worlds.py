@@ -204,3 +204,17 @@ def test_a_world_invalid_only_in_combination_names_the_seed():
 
 def test_key_names_are_dotted_locations():
     assert key_name(("channels", 0, "adstock", "alpha")) == "channels.0.adstock.alpha"
+
+
+def test_the_readme_example_of_a_drawn_world_is_valid():
+    import re
+    import tomllib
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    example = re.search(r"### Drawn worlds.*?```toml\n(.*?)```", readme, re.S).group(1)
+    spec = parse_scenario(tomllib.loads('name = "readme"\n' + example), "README")
+    assert {key_name(loc) for loc in spec.draws} >= {"weeks", "adstock.l_max", "seasonality.order",
+                                                     "channels.0.adstock.alpha"}
+    orders = {spec.resolve(seed).seasonality.order for seed in range(10)}
+    assert orders == {3, 4}
