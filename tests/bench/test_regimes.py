@@ -68,12 +68,20 @@ def test_paired_differences_per_regime_find_the_regime_where_a_methodology_diffe
 
 
 def test_a_regime_with_one_cell_has_figures_but_no_paired_differences():
-    cells = with_regimes([cell(0, scenario="worlds-short"), cell(0, "other", scenario="worlds-short")])
+    cells = with_regimes([cell(0, scenario=s) for s in ("worlds-short", "worlds-collinear")]
+                         + [cell(0, "other", scenario=s) for s in ("worlds-short", "worlds-collinear")])
     p = payload(cells)
     assert regime_contrasts(p, alpha=0.05, power=0.8) == []
     md = "\n".join(regime_section(p))
-    assert "| short data | default | 1 |" in md and "| short data | other | 1 |" in md
+    assert "| short data | default | 1 |" in md and "| collinear spend | other | 1 |" in md
     assert "Paired differences NEW − BASE per regime" not in md
+
+
+def test_a_suite_of_one_regime_has_no_by_regime_section():
+    p = payload(with_regimes([cell(s, scenario="quickstart") for s in (0, 1)]
+                             + [cell(s, scenario="recovery") for s in (0, 1)]))
+    assert regime_section(p) == []
+    assert "## By regime" not in to_markdown(p) and "## Over the suite" in to_markdown(p)
 
 
 def test_the_regimes_suite_loads_and_drawn_weeks_that_leave_no_room_name_the_seed(tmp_path):

@@ -218,3 +218,8 @@ def test_the_readme_example_of_a_drawn_world_is_valid():
                                                      "channels.0.adstock.alpha"}
     orders = {spec.resolve(seed).seasonality.order for seed in range(10)}
     assert orders == {3, 4}
+
+
+def test_a_scenario_file_whose_top_level_looks_like_a_distribution_is_refused_in_one_line():
+    with pytest.raises(BayestuneError, match="invalid scenario"):
+        parse_scenario({"uniform": [1.0, 2.0]}, "t")

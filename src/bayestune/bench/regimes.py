@@ -113,8 +113,9 @@ def _p(p: float | None) -> str:
 
 
 def regime_section(payload: dict[str, Any], *, alpha: float = 0.05, power: float = 0.8) -> list[str]:
-    """The summary's "By regime" section (Markdown lines); nothing for a results file without cells."""
-    if not payload.get("cells"):
+    """The summary's "By regime" section (Markdown lines); nothing for a suite of one regime (or
+    a results file from before regimes), whose tables above already are that regime's."""
+    if len(_regimes(payload.get("cells") or [])) < 2:
         return []
     lines = ["## By regime", "",
              "Each regime pools the cells of its scenarios (with a `worlds-*` preset every seed is a new world "

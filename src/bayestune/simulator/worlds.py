@@ -138,7 +138,7 @@ def _stream(seed: int, key: str) -> np.random.Generator:
 def _find(data: Any, loc: Loc, source: str, out: dict[Loc, Distribution]) -> None:
     """Collect every distribution table under ``data`` by location."""
     if isinstance(data, dict):
-        if any(k in KINDS for k in data):
+        if loc and any(k in KINDS for k in data):
             where = f"{source}: {key_name(loc)}"
             if loc and loc[-1] in FIXED_KEYS:
                 raise BayestuneError(f"invalid scenario: {loc[-1]!r} cannot be drawn", where)
