@@ -97,7 +97,16 @@ def _report_dataset(out: Path, sim: simulator.SimulatedDataset) -> None:  # noqa
     s = truth["structure"]
     print(f"Simulated {truth['scenario']['name']!r} (seed {truth['scenario']['seed']}): "
           f"{len(sim.data)} weeks, {len(truth['columns']['channels'])} channels, "
-          f"{'well-specified' if s['well_specified'] else 'misspecified'}.")
+          f"{'well-specified' if s['well_specified'] else 'misspecified'}"
+          + (f", regime {truth['scenario']['regime']!r}." if truth["scenario"].get("regime") else "."))
+    drawn = truth["scenario"].get("drawn") or {}
+    if drawn:
+        print(f"Drawn for seed {truth['scenario']['seed']} (truth.json: scenario.drawn):")
+        for key, d in drawn.items():
+            v = d["value"]
+            value = (f"{v:.0f}" if abs(v) >= 1000 else f"{v:.4g}") if isinstance(v, float) else repr(v)
+            (kind, args), = d["distribution"].items()
+            print(f"  {key} = {value}  ({kind} {args})")
     for name in sorted(p.name for p in out.iterdir()):
         print(f"  {out / name}")
 

@@ -56,14 +56,16 @@ def group_results(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for (scenario, method), members in groups.items():
         ok = [c for c in members if c["status"] == "ok"]
         figures = {name: summarise([c["metrics"].get(name) for c in ok]) for name in (*QUALITY, *RUNTIME, *COUNTS)}
-        out.append({"scenario": scenario, "methodology": method, "cells": len(members),
+        out.append({"scenario": scenario, "regime": members[0].get("regime"), "methodology": method, "cells": len(members),
                     "failed": len(members) - len(ok), "seeds": sorted(c["cell"]["seed"] for c in ok),
                     "metrics": figures})
     return out
 
 
 def results_payload(suite: Suite, cells: list[dict[str, Any]], executor: str, started: str) -> dict[str, Any]:
-    cells = sorted(cells, key=lambda c: c["key"])
+    from bayestune.bench.regimes import with_regimes
+
+    cells = with_regimes(sorted(cells, key=lambda c: c["key"]))
     return {
         "schema": RESULTS_SCHEMA,
         "bayestune": __version__,

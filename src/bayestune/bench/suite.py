@@ -163,7 +163,7 @@ class Suite:
 
     def cells(self, seeds: tuple[int, ...] | None = None, methodologies: tuple[str, ...] | None = None) -> list[Cell]:
         """Every scenario x seed x methodology (only the given seeds and methodologies, if any)."""
-        from bayestune.simulator import resolve_scenario
+        from bayestune.simulator import load_spec
         from bayestune.tuning.config import config_from_dict
         from bayestune.tuning.folds import fold_plan
 
@@ -177,14 +177,17 @@ class Suite:
         out = []
         for scenario in self.spec.suite.scenarios:
             ref = self.scenario_ref(scenario)
-            weeks = resolve_scenario(ref).weeks
+            spec = load_spec(ref)  # a scenario that draws its world may draw its weeks: each seed's are checked
+            weeks = sorted({spec.resolve(seed).weeks: seed for seed in seeds}.items())
             for name, method in self.methodologies.items():
                 where = f"{self.path}: methodology.{name}"
                 config = config_from_dict(_merge(self.spec.tuning, method.tuning), where)
-                try:
-                    fold_plan(weeks, config)  # the folds fit the scenario's weeks
-                except BayestuneError as exc:
-                    raise BayestuneError(f"{exc.what} (scenario {Path(ref).stem!r})", where) from None
+                for n, seed in weeks:
+                    try:
+                        fold_plan(n, config)  # the folds fit the scenario's weeks
+                    except BayestuneError as exc:
+                        drawn = "" if spec.fixed else f", seed {seed}: {n} weeks"
+                        raise BayestuneError(f"{exc.what} (scenario {Path(ref).stem!r}{drawn})", where) from None
             for seed in seeds:
                 for name, method in wanted.items():
                     data = _merge(self.spec.tuning, method.tuning) | {"seed": seed, "quiet": True}

@@ -159,5 +159,8 @@ def to_markdown(payload: dict[str, Any], *, contrasts: list[Contrast] | None = N
     if contrasts is None:
         contrasts = suite_contrasts(payload, alpha=alpha, power=power)
     lines += [""] + _paired(contrasts, alpha, power, figure)
+    from bayestune.bench.regimes import regime_section  # it builds on this module's tables
+
+    lines += regime_section(payload, alpha=alpha, power=power)
     lines += ["## Cells", ""] + _cell_rows(payload) + [""]
     return "\n".join(lines)

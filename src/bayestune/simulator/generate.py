@@ -63,8 +63,11 @@ def _stream(seed: int, part: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(part.encode())])
 
 
-def simulate(scenario: Scenario, seed: int) -> SimulatedDataset:
-    """Simulate ``scenario`` with ``seed``: same inputs, same numbers, on any machine."""
+def simulate(scenario: Scenario, seed: int, drawn: dict[str, Any] | None = None) -> SimulatedDataset:
+    """Simulate ``scenario`` with ``seed``: same inputs, same numbers, on any machine.
+
+    ``drawn`` (what the seed drew to make this world, :meth:`ScenarioSpec.world`) goes into the truth.
+    """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     n = scenario.weeks
@@ -149,7 +152,7 @@ def simulate(scenario: Scenario, seed: int) -> SimulatedDataset:
 
     truth = _truth(
         scenario, seed, spend, contributions, kernels, gamma_fourier, channel_scale,
-        target_scale=float(target.max()),
+        target_scale=float(target.max()), drawn=drawn or {},
     )
     return SimulatedDataset(data, contributions, components, truth)
 
@@ -163,6 +166,7 @@ def _truth(
     gamma_fourier: dict[str, float],
     channel_scale: dict[str, float],
     target_scale: float,
+    drawn: dict[str, Any],
 ) -> dict[str, Any]:
     channels = scenario.channel_names
     adstock = ADSTOCK_FORMS[scenario.adstock.form]
@@ -205,7 +209,8 @@ def _truth(
     return {
         "schema": TRUTH_SCHEMA,
         "generator": {"package": "bayestune", "version": __version__},
-        "scenario": {"name": scenario.name, "seed": seed, "spec": scenario.to_dict()},
+        "scenario": {"name": scenario.name, "seed": seed, "regime": scenario.regime,
+                     "spec": scenario.to_dict(), "drawn": drawn},
         "columns": {
             "date": DATE,
             "target": TARGET,

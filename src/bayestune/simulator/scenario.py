@@ -1,20 +1,19 @@
 """Scenario specs: what a simulated world is made of, validated once at the boundary.
 
-A scenario is read from TOML (a file or a named preset) into :class:`Scenario`, a frozen
-pydantic model. Unknown keys, wrong types and out-of-range values are rejected with the
+A scenario is read from TOML (a file or a named preset, see
+:mod:`bayestune.simulator.worlds`, where values may be distributions drawn per seed) and each
+world is validated as :class:`Scenario`, a frozen pydantic model. Unknown keys, wrong types and out-of-range values are rejected with the
 key's location, so a typo never silently falls back to a default.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bayestune.errors import BayestuneError, from_validation_error
+from bayestune.errors import from_validation_error
 from bayestune.simulator.transforms import ADSTOCK_FORMS, SATURATION_FORMS
 
 MIN_WEEKS = 26
@@ -168,6 +167,8 @@ class Scenario(_Spec):
 
     name: str = Field(min_length=1)
     description: str = ""
+    regime: str = Field("", max_length=40)
+    """A short label of what the world tests ("long memory", "collinear spend"); suites report by it."""
     weeks: int = Field(gt=0)
     start_date: dt.date = dt.date(2022, 1, 3)
     intercept: float
@@ -276,18 +277,3 @@ def scenario_from_dict(data: dict[str, Any], source: str) -> Scenario:
     except ValidationError as exc:
         raise from_validation_error(exc, "scenario", source) from None
 
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario from a TOML file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BayestuneError("scenario file not found", str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BayestuneError(f"cannot read scenario file: {exc.__class__.__name__}", str(path)) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise BayestuneError(f"scenario is not valid TOML: {exc}", str(path)) from None
-    return scenario_from_dict(data, str(path))

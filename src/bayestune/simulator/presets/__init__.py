@@ -6,7 +6,7 @@ import tomllib
 from importlib import resources
 
 from bayestune.errors import BayestuneError
-from bayestune.simulator.scenario import Scenario, scenario_from_dict
+from bayestune.simulator.worlds import ScenarioSpec, parse_scenario
 
 _PACKAGE = "bayestune.simulator.presets"
 
@@ -17,13 +17,13 @@ def preset_names() -> list[str]:
     return sorted(f.name.removesuffix(".toml") for f in files if f.name.endswith(".toml"))
 
 
-def load_preset(name: str) -> Scenario:
-    """The named preset as a :class:`Scenario`."""
+def load_preset(name: str) -> ScenarioSpec:
+    """The named preset (its values fixed or drawn per seed)."""
     names = preset_names()
     if name not in names:
         raise BayestuneError(f"unknown preset {name!r}; choose one of {', '.join(names)}", "--preset")
     text = resources.files(_PACKAGE).joinpath(f"{name}.toml").read_text(encoding="utf-8")
-    return scenario_from_dict(tomllib.loads(text), f"preset {name}")
+    return parse_scenario(tomllib.loads(text), f"preset {name}")
 
 
 def describe_presets() -> list[tuple[str, str]]:
