@@ -3,8 +3,9 @@
 (a) The chosen structure is refitted with production settings on the weeks before the final
 test window, which neither the search nor this fit ever saw; both the fitted weeks and the
 test weeks are scored. With a truth, the true structure is refitted and scored the same way
-(:mod:`bayestune.tuning.final_oracle`), for a regret free of the winner's curse. (b) It is refitted on all weeks and checked against the strict gate;
-a failure is reported, never hidden. Both fits are saved for the evaluation layer.
+(:mod:`bayestune.tuning.final_oracle`), for a regret free of the winner's curse. (b) It is
+refitted on all weeks and checked against the strict gate; a failure is reported, never
+hidden. Both fits of the chosen structure are saved for the evaluation layer.
 
 The fits go through the configured fitter (:mod:`bayestune.tuning.fitters`); the train/test
 pair is scored by the CRPS whatever score ranked the search, so the report stays in CRPS.
