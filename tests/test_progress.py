@@ -56,6 +56,8 @@ def test_a_log_gets_one_line_per_finished_trial_and_stage(dataset, tmp_path, mon
     assert re.search(r"^final train-only fit in \d+ s: train CRPS \d.*, test CRPS \d.* on 8 never-seen weeks; "
                      r"strict gate FAILED: R-hat 1.02 > 1.01 \(adstock_alpha\[tv\]\)$", log.getvalue(), re.M)
     assert re.search(r"^final full-data fit in \d+ s: strict gate FAILED: R-hat 1.02 > 1.01", log.getvalue(), re.M)
+    assert re.search(r"^final refit of the true structure in \d+ s: test CRPS \d.* on the same 8 never-searched "
+                     r"weeks; chosen minus true [+-]\d.*; strict gate FAILED: R-hat 1.02 > 1.01", log.getvalue(), re.M)
 
 
 def test_quiet_prints_nothing(dataset, tmp_path, monkeypatch, outside_ci, caplog):  # noqa: F811

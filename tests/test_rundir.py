@@ -46,6 +46,10 @@ BEST = {"selection": "lowest mean CV CRPS", "selection_rule": {"rule": "lowest",
 RECORDS = [
     BestRecord(**BEST),
     FinalRecord(trial=3, candidate=CANDIDATE, **FINAL),
+    FinalRecord(trial=3, candidate=CANDIDATE, **FINAL, oracle_test={
+        "state": "COMPLETE", "candidate": CANDIDATE | {"l_max": 4}, "fit_range": [0, 70], "test_range": [70, 78],
+        "seed": 11, "test_crps": 120.0, "test_week_crps": [120.0] * 8, "draws": "predictions/final_oracle_test.npz",
+        "diagnostics": {"max_rhat": 1.0}, "strict_gate_passed": True, "timings": {"sample": 2.0}}),
     OracleRecord(candidate=CANDIDATE, state="COMPLETE", value=118.0, seeds=[1, 2], fold_crps=[118.0],
                  week_crps=[[118.0]], diagnostics=[{"max_rhat": 1.0}], timings={"sample": 1.0}, gate_failures=[]),
     ReplicatesRecord(top=[3], replicates=1, fits=[{

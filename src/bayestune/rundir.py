@@ -24,7 +24,7 @@ import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -169,8 +169,39 @@ class TrainTest(_Model):
     test_week_crps: list[float]
 
 
+FinalOracleState = Literal["COMPLETE", "SAME_AS_CHOSEN", "FAIL", "SKIPPED"]
+"""How the final stage's refit of the true structure ended: fitted and scored; not fitted
+because the chosen structure is the true one (its regret is exactly 0 on the same weeks); the
+truth names no structure or the fit raised (``error`` says which); ``final.oracle = false``."""
+
+
+class FinalOracle(_Model):
+    """The true structure refitted like the chosen one on the final training weeks (same
+    production settings, a seed of its own) and scored on the same never-searched test weeks:
+    the other half of the honest regret, which the search's choice could not flatter."""
+
+    state: FinalOracleState
+    candidate: CandidateRecord | None = None
+    error: str | None = None
+    fit_range: tuple[int, int]
+    test_range: tuple[int, int]
+    seed: int | None = None
+    test_crps: float | None = None
+    test_week_crps: list[float] = []
+    """Per test week, paired week by week with ``train_test.test_week_crps``."""
+    draws: str | None = None
+    diagnostics: dict[str, Any] = {}
+    strict_gate_passed: bool | None = None
+    strict_gate_failures: list[str] = []
+    timings: dict[str, float] = {}
+
+
 class FinalRecord(_Versioned):
-    """``final.json``: the final stage of the chosen trial (train/test pair and full-data refit)."""
+    """``final.json``: the final stage of the chosen trial (train/test pair and full-data refit).
+
+    ``oracle_test`` (the true structure on the same final window) is absent from runs made
+    before it existed and from runs without a truth; such a file is read all the same.
+    """
 
     SCHEMA: ClassVar[str] = "bayestune.final/1"
     FILE: ClassVar[str] = FINAL_FILE
@@ -181,6 +212,7 @@ class FinalRecord(_Versioned):
     train_test: TrainTest
     train_fit: FitRecord
     full_fit: FitRecord
+    oracle_test: FinalOracle | None = None
 
 
 class OracleRecord(_Versioned):

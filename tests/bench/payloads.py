@@ -14,7 +14,8 @@ def cell(seed: int, method: str = "default", scenario: str = "quickstart", **met
     base = dict.fromkeys([*QUALITY, *RUNTIME, *COUNTS])
     base |= {"exact_yearly_seasonality": 1.0, "exact_l_max": 1.0, "kernel_l1_max": 0.10 + 0.01 * seed,
              "kernel_l1_mean": 0.08, "regret": 2.0 * seed - 2.0, "regret_z": 0.3 * seed - 0.3,
-             "regret_equivalent": 1.0, "gap_ratio": 1.1 + 0.05 * seed, "roas_coverage": 1.0,
+             "regret_equivalent": 1.0, "final_regret": 3.0 * seed - 3.0, "final_regret_z": 0.4 * seed - 0.4,
+             "gap_ratio": 1.1 + 0.05 * seed, "roas_coverage": 1.0,
              "roas_relative_error": 0.10 + 0.02 * seed, "seconds_per_trial": 10.0 + seed,
              "seconds_cell": 200.0 + 10 * seed, "trials_complete": 8.0}
     base |= metrics

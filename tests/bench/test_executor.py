@@ -42,7 +42,8 @@ def test_make_executor_choices():
 # Tiny MCMC settings: the figures are not meant to be good, only real. The "broken" methodology
 # can only choose l_max 1 while the truth has l_max 6: its fitted kernel puts all weight on
 # week 0, and the worst channel's kernel L1 is about 1.0 whatever the sampler does. No oracle
-# trial: the kernels come from the final refit, and the oracle would only add a fit per cell.
+# trial and no refit of the true structure in the final stage: the kernels come from the final
+# refit, and the oracles would only add fits per cell.
 TWO_CELLS = """
 [suite]
 name = "two-cells"
@@ -56,7 +57,7 @@ draws = 60
 tune = 60
 chains = 2
 gate = { max_rhat = 3.0, min_ess = 2, max_divergence_rate = 0.9 }
-final = { test_weeks = 8, draws = 60, tune = 60, chains = 2 }
+final = { test_weeks = 8, draws = 60, tune = 60, chains = 2, oracle = false }
 pruner = { kind = "none" }
 oracle = false
 [methodology.sane]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from bayestune.bench.cell import CELL_FILE, cell_dir, cell_identity, cell_key, cell_metrics, read_done
 from bayestune.bench.gate import gate_checks
 from bayestune.bench.suite import GateRules
 from bayestune.cli import main
@@ -65,3 +66,41 @@ def test_gate_cli_on_stored_results(tmp_path, capsys):
     assert main(["gate", "--suite", str(suite), "--results", str(tmp_path / "bad.json")]) == 1
     captured = capsys.readouterr()
     assert "FAIL  quickstart · default: max_kernel_l1" in captured.out and "gate FAILED" in captured.err
+
+
+def test_the_gate_checks_the_honest_regret():
+    honest = GateRules(methodologies=("default",), max_final_regret_z=1.96, max_final_regret=50.0)
+    g = "quickstart · default"
+    assert _failed(baseline(), honest) == set()  # final_regret_z -0.4, 0, 0.4: mean 0
+    assert _failed(degraded(baseline(), final_regret_z=2.0), honest) == {(g, "max_final_regret_z")}
+    assert _failed(degraded(baseline(), final_regret=60.0), honest) == {(g, "max_final_regret")}
+    # the search-fold regret, however good, does not stand in for the honest one
+    blind = degraded(baseline(), regret_z=-5.0)
+    for c in blind["cells"]:
+        c["metrics"]["final_regret_z"] = None
+    from bayestune.bench.results import group_results
+
+    blind["groups"] = group_results(blind["cells"])
+    assert (g, "max_final_regret_z") in _failed(blind, honest)
+
+
+def test_a_cells_honest_regret_comes_from_the_reports_final_regret():
+    report = {"truth": {"regret": {"regret": -96.0, "z": -3.1, "equivalent": False},
+                        "final_regret": {"available": True, "regret": 12.5, "z": 0.8, "equivalent": True}}}
+    m = cell_metrics(report)
+    assert (m["regret"], m["regret_z"], m["final_regret"], m["final_regret_z"]) == (-96.0, -3.1, 12.5, 0.8)
+    report["truth"]["final_regret"] = {"available": False, "reason": "an old run"}
+    assert cell_metrics(report)["final_regret_z"] is None
+
+
+def test_a_stored_cell_without_the_honest_regret_is_run_again(tmp_path):
+    """A cell stored before the honest regret existed would fail the gate as 'not available'."""
+    cell = {"scenario": "quickstart", "seed": 0, "methodology": "default", "tuning": {"seed": 0}}
+    stored = {"status": "ok", "cell": cell_identity(cell), "metrics": cell_metrics({})}
+    folder = cell_dir(tmp_path, cell_key(cell))
+    folder.mkdir(parents=True)
+    (folder / CELL_FILE).write_text(json.dumps(stored))
+    assert read_done(tmp_path, cell) == stored
+    del stored["metrics"]["final_regret_z"]
+    (folder / CELL_FILE).write_text(json.dumps(stored))
+    assert read_done(tmp_path, cell) is None

@@ -250,3 +250,31 @@ def test_the_report_names_the_searchs_score_where_it_is_not_crps(fake_fitted, tm
     assert report["run"]["score"] == "crps"
     assert "cross-validated CRPS" in report["headline"][0] and "(target units; " in report["headline"][0]
     assert "CRPS is in " in (tmp_path / "crps" / "report.md").read_text()
+
+
+def test_both_regrets_are_reported_and_an_old_final_json_is_still_evaluated(fake_fitted, tmp_path):
+    data, run = fake_fitted()
+    report = evaluate(run, out=tmp_path / "new").data
+    final = json.loads((run / "final.json").read_text())
+    t = report["truth"]
+    assert "winner's curse" in t["regret"]["window"] and t["regret"]["weeks"] > 0
+    g = t["final_regret"]
+    chosen, true = final["train_test"]["test_week_crps"], final["oracle_test"]["test_week_crps"]
+    assert g["available"] and g["weeks"] == len(chosen) == len(true)
+    assert g["regret"] == pytest.approx(sum(c - o for c, o in zip(chosen, true)) / len(chosen))
+    honest = next(h for h in report["headline"] if h.startswith("Honest regret: "))
+    assert "never-searched test weeks" in honest and "Only this regret is free of the winner's curse" in honest
+    md = (tmp_path / "new" / "report.md").read_text()
+    assert "Honest regret CRPS(chosen) − CRPS(true) = " in md and "free of the winner's curse" in md
+    assert not g["same_structure"] and g["regret"] != 0  # the fake's shift: Fourier 2 (the truth) is not chosen
+    assert "true structure (honest regret)" in md and report["runtime"]["final_oracle"]["seconds_sample"] > 0
+
+    old = tmp_path / "old-run"
+    shutil.copytree(run, old)
+    del final["oracle_test"]  # a final.json from before the true structure was refitted
+    (old / "final.json").write_text(json.dumps(final))
+    report = evaluate(old, out=tmp_path / "old").data
+    g = report["truth"]["final_regret"]
+    assert not g["available"] and "did not refit the true structure" in g["reason"]
+    assert report["truth"]["regret"]["weeks"] > 0 and report["train_test"]["available"]
+    assert any(h.startswith("Honest regret: not available (") for h in report["headline"])

@@ -68,3 +68,33 @@ def test_the_headline_names_another_score_than_crps_with_its_units():
     assert lines[0].startswith("Chosen: ") and "cross-validated interval score 254.80 per week (score 'interval'" in lines[0]
     assert any(line.startswith("Regret: 0.5 ± 0.2 interval score (chosen minus") for line in lines)
     assert not any("CRPS" in line for line in lines if not line.startswith("Train/test"))
+
+
+HONEST = {"available": True, "regret": 12.0, "se": 4.0, "z": 3.0, "weeks": 16, "equivalent": False,
+          "fit_range": [0, 62], "test_range": [62, 78], "same_structure": False,
+          "true_fit_strict_gate_passed": False, "true_fit_strict_gate_failures": [RHAT_FAILURE]}
+
+
+def test_the_headline_shows_both_regrets_and_which_is_free_of_the_winners_curse():
+    report = _report()
+    report["truth"]["regret"] = {"regret": -30.0, "se": 10.0, "weeks": 16, "equivalent": False}
+    report["truth"]["final_regret"] = HONEST
+    lines = headline(report)
+    search = next(line for line in lines if line.startswith("Regret: "))
+    honest = next(line for line in lines if line.startswith("Honest regret: "))
+    assert "-30.0 ± 10.0 CRPS" in search and "where the choice was made" in search
+    assert honest.startswith("Honest regret: 12.0 ± 4.0 CRPS (chosen minus true structure, both refitted on the same "
+                             "62 weeks, paired over 16 never-searched test weeks): worse than the truth beyond noise.")
+    assert "Only this regret is free of the winner's curse" in honest
+    same = HONEST | {"same_structure": True, "regret": 0.0, "se": 0.0, "z": 0.0, "equivalent": True}
+    report["truth"]["final_regret"] = same
+    assert any(line.startswith("Honest regret: exactly 0 CRPS on the 16 never-searched test weeks") for line in headline(report))
+
+
+def test_a_true_structure_refit_failing_the_strict_gate_is_a_warning():
+    report = _report()
+    report["truth"]["final_regret"] = HONEST
+    assert any(w.startswith("the true structure's final refit failed the strict convergence gate (" + RHAT_FAILURE)
+               and w.endswith("the honest regret carries extra MCMC noise") for w in report_warnings(report))
+    report["truth"]["final_regret"] = HONEST | {"true_fit_strict_gate_passed": True}
+    assert not any("true structure's final refit" in w for w in report_warnings(report))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from bayestune.evaluation.selection import (
+    final_regret,
     flatten_weeks,
     hyperparameter_scores,
     kernel_scores,
@@ -66,3 +67,40 @@ def test_kernel_scores_forgive_an_l_max_past_the_true_kernel():
         {"l1": near["channels"]["tv"]["l1"], "fitted_l_max": 10, "true_l_max": 6, "true_effective_l_max": 4})
     assert kernel_scores(true, other)["mean_l1"] > 0.5
     assert kernel_scores({}, other)["channels"]["tv"]["l1"] is None
+
+
+def _final(chosen_weeks, oracle_weeks, state="COMPLETE", **block):
+    tt = {"fit_range": [0, 70], "test_range": [70, 70 + len(chosen_weeks)], "test_week_crps": chosen_weeks,
+          "test_crps": float(np.mean(chosen_weeks))}
+    return {"train_test": tt, "oracle_test": {
+        "state": state, "fit_range": [0, 70], "test_range": [70, 70 + len(oracle_weeks)],
+        "test_week_crps": oracle_weeks, "test_crps": float(np.mean(oracle_weeks)) if oracle_weeks else None,
+        "strict_gate_passed": True, "strict_gate_failures": []} | block}
+
+
+def test_the_honest_regret_pairs_the_final_test_weeks():
+    chosen, oracle = [12.0, 9.0, 14.0, 11.0], [10.0, 9.0, 11.0, 10.0]
+    g = final_regret(_final(chosen, oracle))
+    d = np.subtract(chosen, oracle)
+    assert g["available"] and g["regret"] == pytest.approx(d.mean())
+    assert g["se"] == pytest.approx(d.std(ddof=1) / 2) and g["weeks"] == 4
+    assert (g["chosen_test_crps"], g["true_test_crps"]) == (11.5, 10.0) and not g["same_structure"]
+    assert "free of the winner's curse" in g["window"]
+
+
+def test_the_honest_regret_is_exactly_zero_when_the_choice_is_the_truth():
+    weeks = [12.0, 9.0, 14.0]
+    g = final_regret(_final(weeks, weeks, state="SAME_AS_CHOSEN"))
+    assert (g["regret"], g["se"], g["z"], g["equivalent"], g["same_structure"]) == (0.0, 0.0, 0.0, True, True)
+
+
+def test_the_honest_regret_says_why_it_is_not_available():
+    assert final_regret(None)["reason"] == "the run has no final stage (tuned with --no-final)"
+    old = _final([1.0, 2.0], [1.0, 2.0])
+    del old["oracle_test"]
+    assert not final_regret(old)["available"] and "did not refit the true structure" in final_regret(old)["reason"]
+    failed = final_regret(_final([1.0, 2.0], [], state="FAIL", error="FloatingPointError: NaN"))
+    assert failed == {"available": False, "state": "FAIL", "reason": "FloatingPointError: NaN"}
+    other_weeks = _final([1.0, 2.0], [1.0, 2.0])
+    other_weeks["oracle_test"]["fit_range"] = [0, 60]
+    assert final_regret(other_weeks)["reason"] == "the true structure's final refit used other weeks than the chosen one's"

@@ -21,6 +21,8 @@ FITS: list[tuple[int, weakref.ref]] = []
 """(seed, weak reference to the fitted object) of every fit made in this process."""
 ALIVE_AT_FIT: list[int] = []
 """How many earlier fits were still alive when each fit started."""
+WINDOWS: list[tuple[object, int, int]] = []
+"""(candidate, seed, number of weeks fitted) of every fit made in this process."""
 
 
 class Fitted:
@@ -42,6 +44,7 @@ class FakeFitter:
         ALIVE_AT_FIT.append(sum(ref() is not None for _, ref in FITS))
         fitted = Fitted(candidate, seed)
         FITS.append((seed, weakref.ref(fitted)))
+        WINDOWS.append((candidate, seed, len(data)))
         return fitted, Timings(build=0.1, compile=0.2, sample=0.3)
 
     def predict(self, fitted, columns, data, *, seed, out_of_sample):

@@ -31,9 +31,12 @@ QUALITY = {
     "abs_error_l_max": ("lower", "|chosen - true| l_max"),
     "kernel_l1_mean": ("lower", "adstock-kernel L1, mean over channels (0 to 2)"),
     "kernel_l1_max": ("lower", "adstock-kernel L1, worst channel (0 to 2)"),
-    "regret": ("lower", "CV CRPS of the choice minus the true structure's, target units"),
+    "regret": ("lower", "CV CRPS of the choice minus the true structure's on the search folds, target units"),
     "regret_z": ("lower", "regret in paired standard errors"),
     "regret_equivalent": ("higher", "|regret| within 1.96 SE: the choice is equivalent to the truth"),
+    "final_regret": ("lower", "honest regret: test CRPS of the choice minus the true structure's, both refitted "
+                              "on the final training weeks, never-searched test window, target units"),
+    "final_regret_z": ("lower", "honest regret in paired standard errors (free of the winner's curse)"),
     "truth_rank_fraction": ("lower", "share of trials that beat the true structure"),
     "gap_ratio": ("lower", "honest test CRPS / train CRPS"),
     "roas_coverage": ("higher", "share of channels whose true ROAS is in the 90% interval"),
@@ -67,14 +70,19 @@ def cell_dir(root: str | Path, key: str) -> Path:
 
 
 def read_done(root: str | Path, cell: dict[str, Any]) -> dict[str, Any] | None:
-    """The stored result of ``cell`` if it finished before with the same settings."""
+    """The stored result of ``cell`` if it finished before with the same settings.
+
+    A result without every figure this version computes (a cell run before the honest regret
+    existed) is run again: its run dir lacks what the new figure is made from.
+    """
     path = cell_dir(root, cell_key(cell)) / CELL_FILE
     try:
         done = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
     same = done.get("cell") == cell_identity(cell)
-    return done if same and done.get("status") == "ok" else None
+    complete = set(QUALITY) <= set(done.get("metrics") or {})
+    return done if same and complete and done.get("status") == "ok" else None
 
 
 def run_cell(cell: dict[str, Any], root: str) -> dict[str, Any]:
@@ -151,6 +159,9 @@ def cell_metrics(report: dict[str, Any]) -> dict[str, float | None]:
     reg = truth.get("regret") or {}
     m["regret"], m["regret_z"] = reg.get("regret"), reg.get("z")
     m["regret_equivalent"] = float(reg["equivalent"]) if "equivalent" in reg else None
+    honest = truth.get("final_regret") or {}
+    if honest.get("available"):
+        m["final_regret"], m["final_regret_z"] = honest.get("regret"), honest.get("z")
     rank = _get(truth, "oracle", "rank")
     if rank and rank.get("of", 0) > 1:
         m["truth_rank_fraction"] = rank["trials_better_than_truth"] / (rank["of"] - 1)

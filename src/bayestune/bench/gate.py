@@ -16,6 +16,8 @@ from bayestune.bench.suite import GateRules
 CHECKS = {
     "max_kernel_l1": ("kernel_l1_max", "max"),
     "max_regret_z": ("regret_z", "max"),
+    "max_final_regret_z": ("final_regret_z", "max"),
+    "max_final_regret": ("final_regret", "max"),
     "min_roas_coverage": ("roas_coverage", "min"),
     "max_roas_relative_error": ("roas_relative_error", "max"),
     "max_gap_ratio": ("gap_ratio", "max"),

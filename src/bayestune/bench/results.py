@@ -91,6 +91,8 @@ def _line(result: dict[str, Any]) -> str:
         parts.append(f"kernel L1 {m['kernel_l1_max']:.2f}")
     if m.get("regret") is not None:
         parts.append(f"regret z {m['regret_z']:+.1f}")
+    if m.get("final_regret") is not None:
+        parts.append(f"honest regret z {m['final_regret_z']:+.1f}")
     return "; ".join(parts) + f" ({(result.get('seconds') or 0) / 60:.1f} min)"
 
 

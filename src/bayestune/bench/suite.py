@@ -80,7 +80,14 @@ class GateRules(_Strict):
     max_kernel_l1: float | None = Field(None, gt=0)
     """Worst channel's adstock-kernel L1 (0 to 2)."""
     max_regret_z: float | None = None
-    """Regret against the true structure in paired standard errors (positive: worse than truth)."""
+    """Regret against the true structure on the search folds, in paired standard errors
+    (positive: worse than truth). Biased toward the choice (the winner's curse): prefer
+    ``max_final_regret_z``."""
+    max_final_regret_z: float | None = None
+    """Honest regret (never-searched final test window, both structures refitted on the same
+    weeks) in paired standard errors; near 0 ± 1 for a choice equivalent to the truth."""
+    max_final_regret: float | None = None
+    """Honest regret in CRPS, target units."""
     min_roas_coverage: float | None = Field(None, ge=0, le=1)
     """Share of channels whose true ROAS lies in the 90% interval of the full-data refit."""
     max_roas_relative_error: float | None = Field(None, gt=0)

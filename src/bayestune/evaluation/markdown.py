@@ -31,6 +31,29 @@ def _unavailable(section: dict[str, Any]) -> list[str]:
     return [f"Not available: {section.get('reason', 'unknown reason')}.", ""]
 
 
+def _honest_regret(g: dict[str, Any] | None, label: str) -> list[str]:
+    """The regret on the never-searched final test window, and which of the two to trust."""
+    if g is None:
+        return []
+    head = "On the final test window (never searched; both structures refitted on the same weeks):"
+    if not g.get("available"):
+        return [head, "", f"Honest regret: not available ({g.get('reason')}).", ""]
+    curse = ("This regret is free of the winner's curse; the one on the search folds is not: there the chosen "
+             f"trial is the lowest of many noisy {label} values, which flatters it.")
+    if g["same_structure"]:
+        return [head, "", f"The chosen structure is the true one, refitted once: the honest regret is exactly 0 "
+                          f"on the {g['weeks']} test weeks. {curse}", ""]
+    fit, test = g["fit_range"], g["test_range"]
+    gate = "" if g.get("true_fit_strict_gate_passed") is not False else \
+        " The true structure's refit failed the strict gate: " + "; ".join(g["true_fit_strict_gate_failures"]) + "."
+    return [head, "", f"Test CRPS of the chosen structure {_n(g['chosen_test_crps'])}, of the true one "
+                      f"{_n(g['true_test_crps'])} (both fitted on weeks {fit[0]}–{fit[1] - 1}, scored on weeks "
+                      f"{test[0]}–{test[1] - 1}).{gate}", "",
+            f"Honest regret CRPS(chosen) − CRPS(true) = {_n(g['regret'])} ± {_n(g['se'])} (paired SE over "
+            f"{g['weeks']} test weeks; {_n(100 * g['relative'], 1)}% of the true structure's CRPS). Equivalent to "
+            f"the truth ({g['equivalence_rule']}): {_n(g['equivalent'])}. {curse}", ""]
+
+
 def to_markdown(report: dict[str, Any]) -> str:
     r = report["run"]
     lines = [f"# bayestune report: {r['path']}", ""]
@@ -81,6 +104,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         if o.get("available"):
             g = t["regret"]
             lines += [
+                "On the search folds (the weeks the choice was made on):",
+                "",
                 f"The true structure, scored on the same folds (oracle trial, never selectable): CV {label} "
                 f"{_n(o['cv_crps'])}; it ranks {o['rank']['rank']} of {o['rank']['of']} among the completed trials.",
                 "",
@@ -91,6 +116,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             ]
         else:
             lines += [f"Oracle trial: {o.get('reason', 'not available')}.", ""]
+        lines += _honest_regret(t.get("final_regret"), label)
         if t.get("adstock_kernels", {}).get("available") is False:
             lines += [f"Not available: {PARTS['adstock_kernels']} ({t['adstock_kernels']['reason']}).", ""]
         elif "adstock_kernels" in t:
@@ -176,7 +202,8 @@ def to_markdown(report: dict[str, Any]) -> str:
     if "final" in rt:
         lines += table(["final fit", "build", "compile", "sample", "predict", "ESS/s"], [
             [k, v["seconds_build"], v["seconds_compile"], v["seconds_sample"], v["seconds_predict"], v["ess_per_second"]]
-            for k, v in rt["final"].items()], digits=1)
+            for k, v in (rt["final"] | {"true structure (honest regret)": rt.get("final_oracle")}).items()
+            if v is not None], digits=1)
     lines += table(["trial", "state", "build", "compile", "sample", "predict", "total", "ESS/s"], [
         [t["number"], t["state"], t["seconds_build"], t["seconds_compile"], t["seconds_sample"],
          t["seconds_predict"], t["seconds_total"], t["ess_per_second"]] for t in rt["trials"]], digits=1)

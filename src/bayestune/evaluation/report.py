@@ -30,6 +30,8 @@ from bayestune.evaluation.recovery import channel_recovery, parameter_recovery
 from bayestune.evaluation.runtime import runtime_section
 from bayestune.evaluation.selection import (
     HYPERPARAMETERS,
+    SEARCH_FOLDS_WINDOW,
+    final_regret,
     hyperparameter_scores,
     kernel_scores,
     rank_among_trials,
@@ -165,7 +167,8 @@ def _truth_section(run: RunFiles, ds: Dataset, full: FitPosterior | None, check:
             "rank": rank_among_trials(complete, oracle["value"]),
             "gate_failures": oracle.get("gate_failures", []),
         }
-        out["regret"] = regret(best["week_crps"], oracle["week_crps"])
+        out["regret"] = {"window": SEARCH_FOLDS_WINDOW, **regret(best["week_crps"], oracle["week_crps"])}
+    out["final_regret"] = final_regret(run.final)
     if unreadable is not None and check.available("adstock_kernels"):
         out["adstock_kernels"] = {"available": False, "reason": unreadable}
     elif full is not None and check.available("adstock_kernels"):
@@ -301,6 +304,11 @@ def report_warnings(report: dict[str, Any]) -> list[str]:
         out.append("the true structure's search fits failed the search convergence gate ("
                    + "; ".join(oracle_failures) + f"): its CV {score_label(report['run'])}, and the regret, "
                    "carry extra MCMC noise")
+    honest = report["truth"].get("final_regret", {})
+    if honest.get("available") and honest.get("true_fit_strict_gate_passed") is False:
+        out.append("the true structure's final refit failed the strict convergence gate ("
+                   + "; ".join(honest["true_fit_strict_gate_failures"])
+                   + "): the honest regret carries extra MCMC noise")
     conv = report["convergence"]
     if conv.get("available"):
         if not conv["train_fit"]["strict_gate_passed"]:
@@ -348,6 +356,29 @@ def _fmt(x: float | None, digits: int = 1) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{x:,.{digits}f}"
 
 
+def _verdict(g: dict[str, Any]) -> str:
+    if g["equivalent"]:
+        return "within noise: statistically equivalent to the truth"
+    return "worse than the truth beyond noise" if g["regret"] > 0 else "better than the truth beyond noise"
+
+
+WINNERS_CURSE = ("Only this regret is free of the winner's curse: the one above scores the choice on the folds it "
+                 "won on, where the lowest of many noisy scores flatters it.")
+
+
+def _honest_regret_line(g: dict[str, Any]) -> str:
+    """The honest regret (final test window, always in CRPS) and why it is the one to trust."""
+    if not g.get("available"):
+        return f"Honest regret: not available ({g.get('reason')})."
+    fitted = g["fit_range"][1] - g["fit_range"][0]
+    if g["same_structure"]:
+        return (f"Honest regret: exactly 0 CRPS on the {g['weeks']} never-searched test weeks: the chosen structure "
+                "is the true one, refitted once. " + WINNERS_CURSE)
+    return (f"Honest regret: {_fmt(g['regret'])} ± {_fmt(g['se'])} CRPS (chosen minus true structure, both refitted "
+            f"on the same {fitted} weeks, paired over {g['weeks']} never-searched test weeks): {_verdict(g)}. "
+            + WINNERS_CURSE)
+
+
 def headline(report: dict[str, Any]) -> list[str]:
     """A few lines a newcomer understands at a glance."""
     lines = []
@@ -375,14 +406,16 @@ def headline(report: dict[str, Any]) -> list[str]:
                          f"{s['adstock']} adstock, {s['saturation']} saturation: {verdict}.")
         if "regret" in t:
             g, o = t["regret"], t["oracle"]
-            eq = "within noise: statistically equivalent to the truth" if g["equivalent"] else \
-                "worse than the truth beyond noise" if g["regret"] > 0 else "better than the truth beyond noise"
+            eq = _verdict(g)
             lines.append(f"Regret: {_fmt(g['regret'])} ± {_fmt(g['se'])} {label} (chosen minus true structure, paired "
-                         f"over {g['weeks']} held-out weeks): {eq}. The true structure scored "
+                         f"over the search folds' {g['weeks']} held-out weeks, where the choice was made): {eq}. "
+                         f"The true structure scored "
                          f"{_fmt(o['cv_crps'])}, rank {o['rank']['rank']} of {o['rank']['of']} (1 = best; "
                          f"the completed trials and the true structure).")
         elif "oracle" in t:
             lines.append(f"Regret: not available ({t['oracle'].get('reason')}).")
+        if "final_regret" in t:
+            lines.append(_honest_regret_line(t["final_regret"]))
         if t.get("adstock_kernels", {}).get("channels"):
             k = t["adstock_kernels"]
             lines.append("Adstock kernels, L1 distance to the truth (0 = same, 2 = disjoint): " + ", ".join(

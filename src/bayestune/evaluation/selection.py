@@ -7,6 +7,11 @@ Three views, because the integers alone mislead:
   structure scored on the same folds (the oracle trial), with the standard error of the mean
   of the paired per-week differences. A regret within ``z`` standard errors of zero means
   the data cannot tell the two apart: the choice is *equivalent* to the truth.
+* **Honest regret**: the same paired comparison on the final test window, which no search
+  fold and no fit saw: the chosen and the true structure each refitted with production
+  settings on the same final training weeks and scored per test week. The choice was made
+  where the chosen trial scored lowest among many noisy scores, so the regret on the search
+  folds is biased in its favour (the winner's curse); this one is not.
 * **Adstock kernels**: per channel the L1 distance between the true normalised kernel and the
   fitted one. An ``l_max`` past the point where the true weights vanish adds only near-zero
   weights, so it is not counted as the error the integer comparison would call it.
@@ -66,6 +71,39 @@ def regret(
         "relative": mean / float(b.mean()),
         "equivalent": bool(abs(mean) <= z * se),
         "equivalence_rule": f"|regret| <= {z} x SE of the paired per-week differences",
+    }
+
+
+SEARCH_FOLDS_WINDOW = "search folds: the held-out weeks the choice was made on (flattered by the winner's curse)"
+FINAL_WINDOW = "final test window: weeks no search fold and no fit saw (free of the winner's curse)"
+
+
+def final_regret(final: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The honest regret from ``final.json``: CRPS(chosen) - CRPS(true structure) per week of
+    the never-searched final test window, both refitted on the same training weeks.
+
+    Not available (with the reason) for a run without a final stage, a run made before the
+    final stage refitted the true structure, or a refit that was skipped or failed. When the
+    chosen structure is the true one, one fit serves both: the regret is exactly 0.
+    """
+    if not final:
+        return {"available": False, "reason": "the run has no final stage (tuned with --no-final)"}
+    block = final.get("oracle_test")
+    if block is None:
+        return {"available": False, "reason": "the final stage did not refit the true structure "
+                                              "(a run made before it did so, or without a truth)"}
+    if block["state"] not in ("COMPLETE", "SAME_AS_CHOSEN"):
+        return {"available": False, "state": block["state"], "reason": block.get("error")}
+    tt = final["train_test"]
+    if list(block["test_range"]) != list(tt["test_range"]) or list(block["fit_range"]) != list(tt["fit_range"]):
+        return {"available": False, "reason": "the true structure's final refit used other weeks than the chosen one's"}
+    out = {"available": True, "window": FINAL_WINDOW, **regret([tt["test_week_crps"]], [block["test_week_crps"]])}
+    return out | {
+        "fit_range": list(tt["fit_range"]), "test_range": list(tt["test_range"]),
+        "chosen_test_crps": tt["test_crps"], "true_test_crps": block["test_crps"],
+        "same_structure": block["state"] == "SAME_AS_CHOSEN",
+        "true_fit_strict_gate_passed": block.get("strict_gate_passed"),
+        "true_fit_strict_gate_failures": block.get("strict_gate_failures", []),
     }
 
 

@@ -59,6 +59,10 @@ class FinalConfig(_Config):
     tune: int = Field(2000, gt=0)
     chains: int = Field(4, gt=0)
     gate: GateConfig = GateConfig(max_divergence_rate=0.01, max_rhat=1.01, min_ess=400)
+    oracle: bool = True
+    """With a truth: refit the true structure on the same final training weeks and score it on
+    the same test weeks (the honest regret; one more production fit unless the chosen
+    structure is the true one). ``false`` skips it."""
 
 
 class PrunerConfig(_Config):

@@ -2,8 +2,10 @@
 
 (a) The chosen structure is refitted with production settings on the weeks before the final
 test window, which neither the search nor this fit ever saw; both the fitted weeks and the
-test weeks are scored. (b) It is refitted on all weeks and checked against the strict gate;
-a failure is reported, never hidden. Both fits are saved for the evaluation layer.
+test weeks are scored. With a truth, the true structure is refitted and scored the same way
+(:mod:`bayestune.tuning.final_oracle`), for a regret free of the winner's curse. (b) It is
+refitted on all weeks and checked against the strict gate; a failure is reported, never
+hidden. Both fits of the chosen structure are saved for the evaluation layer.
 
 The fits go through the configured fitter (:mod:`bayestune.tuning.fitters`); the train/test
 pair is scored by the CRPS whatever score ranked the search, so the report stays in CRPS.
@@ -23,6 +25,7 @@ from bayestune.progress import Say
 from bayestune.simulator.dataset import Dataset
 from bayestune.tuning.config import TuningConfig
 from bayestune.tuning.fitters import Fitter, resolve_fitter
+from bayestune.tuning.final_oracle import final_oracle_line, run_final_oracle
 from bayestune.tuning.folds import final_split
 from bayestune.tuning.gate import GateThresholds, check
 from bayestune.tuning.model import Candidate, FitSettings
@@ -43,6 +46,8 @@ class FinalResult:
     test_week_crps: list[float]
     train_fit: dict[str, Any]
     full_fit: dict[str, Any]
+    oracle_test: dict[str, Any] | None = None
+    """The true structure on the same final window (:mod:`bayestune.tuning.final_oracle`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +69,7 @@ class FinalResult:
             },
             "train_fit": self.train_fit,
             "full_fit": self.full_fit,
+            "oracle_test": self.oracle_test,
         }
 
 
@@ -90,7 +96,8 @@ def _gate_words(record: dict[str, Any]) -> str:
 def run_final(
     candidate: Candidate, dataset: Dataset, config: TuningConfig, run: Path, say: Say | None = None
 ) -> FinalResult:
-    """Fit ``candidate`` twice with production settings and save both fits in ``run/fits``.
+    """Fit ``candidate`` twice with production settings and save both fits in ``run/fits``;
+    with a truth, score the true structure on the same final window (``final.oracle``).
 
     ``say`` (:func:`bayestune.progress.reporter`) gets one line as each fit is done.
     """
@@ -123,6 +130,14 @@ def run_final(
             f"test CRPS {test_weekly.mean():.1f} on {len(test_weekly)} never-seen weeks; "
             + _gate_words(train_record))
 
+    start = time.perf_counter()
+    oracle_test = run_final_oracle(
+        candidate, dataset, enabled=f.oracle, fitter=fitter, settings=settings, thresholds=thresholds, split=split,
+        chosen_test_weekly=test_weekly, seed=config.seed, run=run,
+    )
+    if say and oracle_test is not None:
+        say(final_oracle_line(oracle_test, float(test_weekly.mean()), time.perf_counter() - start))
+
     seed_full = fold_seed(config.seed, FINAL_STAGE, 1)
     start = time.perf_counter()
     mmm, timings = fitter.fit(candidate, cols, data, settings, seed_full)
@@ -133,5 +148,5 @@ def run_final(
         say(f"final full-data fit in {time.perf_counter() - start:.0f} s: {_gate_words(full_record)}")
     return FinalResult(
         float(train_weekly.mean()), float(test_weekly.mean()), (0, split.train_end), (split.train_end, split.test_end),
-        train_weekly.tolist(), test_weekly.tolist(), train_record, full_record,
+        train_weekly.tolist(), test_weekly.tolist(), train_record, full_record, oracle_test,
     )
