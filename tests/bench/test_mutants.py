@@ -219,3 +219,10 @@ def test_a_bad_fold_plan_is_a_one_line_error(capsys, tmp_path):
     err = capsys.readouterr().err
     assert "validation: cannot import 'nowhere.at_all'" in err and err.count("\n") == 1
     assert json.loads(json.dumps(sorted(MUTANTS))) == sorted(MUTANTS)
+
+
+def test_exclude_truth_cuts_only_the_named_dimensions(tmp_path):
+    (tmp_path / "m.toml").write_text(SUITE + '[methodology.short]\nexclude_truth = ["l_max"]\n')
+    cell = next(c for c in load_suite(tmp_path / "m.toml").cells((0,)) if c.methodology == "short")
+    assert cell.tuning["space"] == {"yearly_seasonality": [1, 4], "l_max": [3, true_structure("quickstart", 0)["l_max"] - 1],
+                                    "adstock": ["geometric"], "saturation": ["logistic"]}

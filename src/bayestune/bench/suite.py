@@ -212,20 +212,20 @@ class Suite:
                 for name, method in wanted.items():
                     data = merge(self.spec.tuning, method.tuning) | {"seed": seed + method.study_seed, "quiet": True}
                     if method.exclude_truth:
-                        data = self._without_truth(data, ref, seed, f"{self.path}: methodology.{name}")
+                        data = self._without_truth(data, ref, seed, method.exclude_truth,
+                                                   f"{self.path}: methodology.{name}")
                     out.append(Cell(ref, seed, name, data))
         return out
 
     @staticmethod
-    def _without_truth(data: dict[str, Any], ref: str, seed: int, where: str) -> dict[str, Any]:
-        """``data`` with its space cut around the truth simulated for ``ref`` and ``seed``."""
+    def _without_truth(data: dict[str, Any], ref: str, seed: int, dims: tuple[str, ...], where: str) -> dict[str, Any]:
+        """``data`` with its space's ``dims`` cut around the truth simulated for ``ref`` and ``seed``."""
         from bayestune.bench.mutants.space import true_structure, without_truth
         from bayestune.tuning.config import config_from_dict
 
         config = config_from_dict(data, where)
         space = config.space.model_dump(mode="json")
-        data = data | {"space": without_truth(space, true_structure(ref, seed), ("yearly_seasonality", "l_max"),
-                                              where)}
+        data = data | {"space": without_truth(space, true_structure(ref, seed), dims, where)}
         config_from_dict(data, where)
         return data
 
