@@ -243,6 +243,15 @@ def _run_suite(args: argparse.Namespace):
     from bayestune.bench.executor import opened
 
     suite = load_suite(args.suite)
+    if getattr(args, "reruns", None) is not None and not args.mutants:
+        raise BayestuneError("--reruns goes with --mutants", "bayestune bench")
+    if getattr(args, "mutants", False):
+        from bayestune.bench.suite import MutantsTable, with_mutants
+
+        if args.reruns is not None and args.reruns < 0:
+            raise BayestuneError("must be 0 or more", "--reruns")
+        table = MutantsTable() if args.reruns is None else MutantsTable(reruns=args.reruns)
+        suite = with_mutants(suite, table)
     seeds = _seeds(args.seeds)
     out = Path(args.out) if args.out else Path("bench-results") / suite.name
     with opened(args.workers, args.scheduler) as executor:
@@ -463,7 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--draws", type=int, help="draws per chain in the search (default: 500)")
     p.add_argument("--tune", type=int, help="tuning steps per chain in the search (default: 500)")
     p.add_argument("--chains", type=int, help="chains in the search (default: 2)")
-    p.add_argument("--validation", choices=("rolling", "tail"), help="rolling-origin folds or one tail holdout (default: rolling)")
+    p.add_argument("--validation", metavar="rolling|tail|PATH",
+                   help="rolling-origin folds, one tail holdout, or a fold plan's import path (default: rolling)")
     p.add_argument("--folds", type=int, help="rolling-origin folds (default: 3)")
     p.add_argument("--horizon", type=int, help="weeks predicted per fold (default: 8)")
     p.add_argument("--seed", type=int, help="seed of the study and every fit (default: 0)")
@@ -523,6 +533,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--suite", metavar="NAME|FILE", help="a suite name (benchmarks/suites/NAME.toml) or file")
     p.add_argument("--baseline", metavar="FILE", type=Path, help="compare the results with this results file at the end")
+    p.add_argument("--mutants", action="store_true",
+                   help="also run the planted mutants of the default and reruns of it; summary.md says which the "
+                   "judges flag (catch and false-alarm rates)")
+    p.add_argument("--reruns", type=int, metavar="N", help="with --mutants: reruns of the default with other study "
+                   "seeds (default: 2)")
     _add_executor_flags(p)
     p.set_defaults(func=_cmd_bench, bench_command=None)
     bench_sub = p.add_subparsers(dest="bench_command", metavar="compare|replay", parser_class=_SubParser)

@@ -37,3 +37,11 @@ def test_degenerate_inputs():
     assert min_detectable(1.0, 1, alpha=0.05, power=0.8) is None
     assert cells_needed(None, 0.1, alpha=0.05, power=0.8) is None
     assert cells_needed(1.0, 1e-4, alpha=0.05, power=0.8) is None, "beyond 100 000 cells"
+
+
+def test_two_cells_with_spread_have_a_detectable_difference():
+    """scipy's lower tail is NaN for large noncentrality at 1 df; the power stays a number."""
+    for sd in (0.5, 2.0, 37.0):
+        d = min_detectable(sd, 2, alpha=0.05, power=0.8)
+        assert d is not None and 0 < d < 1e3 * sd
+        assert abs(power_at(d, sd, 2, alpha=0.05) - 0.8) < 1e-6

@@ -127,3 +127,35 @@ class WrongPredict(FakeFitter):
 
     def predict(self, fitted, columns, data):  # type: ignore[override]
         return super().predict(fitted, columns, data, seed=0, out_of_sample=True)
+
+
+class TruthShaped(FakeFitter):
+    """Predictions worse the further a structure lies from quickstart's truth (Fourier order 2,
+    ``l_max`` 6), shaped like a real fit's in the three ways the planted mutants break:
+
+    - held out (``out_of_sample``): the observed target less 120 per unit of distance
+      from the truth, with N(0, 150) spread;
+    - in sample, on weeks from the series' start (the fit saw them): no bias, and a spread
+      that shrinks as the structure grows (a richer model follows seen weeks more closely);
+    - predicted without carry-over (not out of sample, yet starting inside the series): the
+      held-out bias, minus the adstock the window's first ``l_max`` weeks lose (700 decaying by
+      half a week), so a longer ``l_max`` loses more.
+    """
+
+    TRUE = (2, 6)
+
+    def predict(self, fitted, columns, data, *, seed, out_of_sample):
+        rng = np.random.default_rng(seed)
+        c = fitted.candidate
+        observed = data[columns.target].to_numpy().astype(float)
+        if not out_of_sample and data.index[0] == 0:
+            spread = 400.0 / (1 + c.yearly_seasonality + c.l_max / 2)
+            return observed + rng.normal(0, spread, size=(200, len(data))), 0.05
+        distance = abs(c.yearly_seasonality - self.TRUE[0]) + abs(c.l_max - self.TRUE[1])
+        centre = observed - 120.0 * distance
+        if not out_of_sample:
+            lost = np.zeros(len(data))
+            k = min(c.l_max, len(data))
+            lost[:k] = 700.0 * 0.5 ** np.arange(k)
+            centre = centre - lost
+        return centre + rng.normal(0, 150, size=(200, len(data))), 0.05

@@ -163,6 +163,11 @@ def test_the_held_out_predictive_is_pymc_marketings_with_carry_over(data, folds,
     # Without the fitted weeks the first held-out weeks lose their carry-over: the check sees it.
     no_carry, _ = fitter.predict(fit, cols, held_out, seed=1, out_of_sample=False)
     assert np.abs(no_carry.mean(0)[0] - theirs.mean(0)[0]) > 4 * se[0]
+    # The planted no-carry-over mutant predicts held-out weeks exactly so, whatever it is asked.
+    from bayestune.bench.mutants.carry_over import NoCarryOver
+
+    mutant, _ = NoCarryOver(fitter).predict(fit, cols, held_out, seed=1, out_of_sample=True)
+    np.testing.assert_array_equal(mutant, no_carry)
     # In sample: the same program on the fitted weeks.
     fitted, _ = fitter.predict(fit, cols, frame.iloc[:n], seed=1, out_of_sample=False)
     assert fitted.shape == (SETTINGS.chains * SETTINGS.draws, n)

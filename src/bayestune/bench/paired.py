@@ -265,13 +265,16 @@ def default_and_reference(payload: dict[str, Any]) -> tuple[str | None, str | No
 
 
 def suite_contrasts(payload: dict[str, Any], *, alpha: float, power: float) -> list[Contrast]:
-    """Every methodology against the reference, and every other one against the default.
+    """Every methodology against the reference, and every other one against the default
+    (planted mutants and reruns aside: :mod:`bayestune.bench.catch` judges each on its own).
 
     The default against the reference is shown once (default - reference), not mirrored.
     All contrasts of a run form one family for the Holm adjustment.
     """
     default, reference = default_and_reference(payload)
-    ran = list(dict.fromkeys(c["cell"]["methodology"] for c in payload["cells"]))
+    declared = payload.get("suite", {}).get("methodology") or {}
+    ran = [m for m in dict.fromkeys(c["cell"]["methodology"] for c in payload["cells"])
+           if not (declared.get(m) or {}).get("mutant")]  # planted mutants are judged apart (bench/catch.py)
     wanted = [(m, reference, "reference") for m in ran if reference and m != reference]
     wanted += [(m, default, "default") for m in ran if default and m not in (default, reference)]
     metrics = quality_metrics(payload)

@@ -33,7 +33,8 @@ def power_at(delta: float, sd: float, n: int, *, alpha: float) -> float:
     df = n - 1
     crit = float(stats.t.ppf(1 - alpha / 2, df))
     nc = abs(delta) * math.sqrt(n) / sd
-    return float(stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc))
+    # the lower tail as sf(crit; -nc): scipy's nct.cdf(-crit; nc) is NaN for large nc at 1 df
+    return float(stats.nct.sf(crit, df, nc) + stats.nct.sf(crit, df, -nc))
 
 
 def min_detectable(sd: float | None, n: int, *, alpha: float, power: float) -> float | None:

@@ -19,6 +19,10 @@ A suite is one TOML file (``benchmarks/suites/NAME.toml``)::
     methodologies = ["default"]
     max_kernel_l1 = 0.3
 
+    [mutants]                         # planted broken methodologies (bench/mutants): optional
+    names = ["random-choice", "highest-score"]    # default: all six
+    reruns = 2                        # reruns of the default with other study seeds
+
     [compare]                         # tolerances for `bayestune bench compare`
     runtime_tolerance = 1.5
     noise_z = 2.0                     # unpaired comparisons only
@@ -27,7 +31,10 @@ A suite is one TOML file (``benchmarks/suites/NAME.toml``)::
 
 Every cell (scenario, seed, methodology) runs the whole pipeline: simulate, tune, final
 refits, evaluate. The cell's tuning config is ``[tuning]``, then the methodology's keys, then
-``seed`` and ``quiet``; it is validated like any tuning config before anything runs.
+``seed`` and ``quiet``; it is validated like any tuning config before anything runs. A
+methodology's ``study_seed`` is added to the study's seed (the dataset keeps the cell's
+seed), and its ``exclude_truth`` cuts each cell's space around the simulated truth
+(:mod:`bayestune.bench.mutants.space`): the planted mutants and reruns use both.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -70,6 +77,21 @@ class Methodology(_Strict):
     reference: bool = False
     """A reference methodology (the seed recipe): reported beside the others, never gated by default."""
     tuning: dict[str, Any] = Field(default_factory=dict)
+    study_seed: int = Field(0, ge=0)
+    """Added to each cell's seed to seed its study; the dataset keeps the cell's seed."""
+    exclude_truth: tuple[Literal["yearly_seasonality", "l_max"], ...] = ()
+    """Cut each cell's space so that the simulated truth's value of these lies outside it."""
+    mutant: str | None = None
+    """The planted mutant this methodology is (:mod:`bayestune.bench.mutants`), or ``"rerun"``."""
+
+
+class MutantsTable(_Strict):
+    """Planted mutants and reruns of the default, run beside it (:mod:`bayestune.bench.mutants`)."""
+
+    names: tuple[str, ...] | None = None
+    """Which mutants (default: all of them)."""
+    reruns: int = Field(2, ge=0)
+    """Reruns of the unchanged default with other study seeds on the same datasets."""
 
 
 class GateRules(_Strict):
@@ -128,6 +150,7 @@ class SuiteFile(_Strict):
     methodology: dict[str, Methodology] = Field(min_length=1)
     gate: GateRules = GateRules()
     compare: CompareRules = CompareRules()
+    mutants: MutantsTable | None = None
 
 
 @dataclass(frozen=True)
@@ -188,7 +211,7 @@ class Suite:
             weeks = sorted({spec.resolve(seed).weeks: seed for seed in seeds}.items())
             for name, method in self.methodologies.items():
                 where = f"{self.path}: methodology.{name}"
-                config = config_from_dict(_merge(self.spec.tuning, method.tuning), where)
+                config = config_from_dict(merge(self.spec.tuning, method.tuning), where)
                 for n, seed in weeks:
                     try:
                         fold_plan(n, config)  # the folds fit the scenario's weeks
@@ -197,15 +220,34 @@ class Suite:
                         raise BayestuneError(f"{exc.what} (scenario {Path(ref).stem!r}{drawn})", where) from None
             for seed in seeds:
                 for name, method in wanted.items():
-                    data = _merge(self.spec.tuning, method.tuning) | {"seed": seed, "quiet": True}
+                    data = merge(self.spec.tuning, method.tuning) | {"seed": seed + method.study_seed, "quiet": True}
+                    if method.exclude_truth:
+                        data = self._without_truth(data, ref, seed, method.exclude_truth,
+                                                   f"{self.path}: methodology.{name}")
                     out.append(Cell(ref, seed, name, data))
         return out
+
+    @staticmethod
+    def _without_truth(data: dict[str, Any], ref: str, seed: int, dims: tuple[str, ...], where: str) -> dict[str, Any]:
+        """``data`` with its space's ``dims`` cut around the truth simulated for ``ref`` and ``seed``."""
+        from bayestune.bench.mutants.space import true_structure, without_truth
+        from bayestune.tuning.config import config_from_dict
+
+        config = config_from_dict(data, where)
+        space = config.space.model_dump(mode="json")
+        data = data | {"space": without_truth(space, true_structure(ref, seed), dims, where)}
+        config_from_dict(data, where)
+        return data
 
     def fingerprint(self) -> str:
         """A hash of what the suite computes (not of its gate or compare rules)."""
         what = {"scenarios": list(self.spec.suite.scenarios),
                 "tuning": self.spec.tuning,
                 "methodology": {k: v.tuning for k, v in self.methodologies.items()}}
+        planted = {k: [v.study_seed, list(v.exclude_truth)] for k, v in self.methodologies.items()
+                   if v.study_seed or v.exclude_truth}
+        if planted:
+            what["planted"] = planted
         return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
@@ -220,10 +262,11 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` merged into ``base``, tables key by key."""
     out = dict(base)
     for key, value in over.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
 
 
@@ -264,8 +307,23 @@ def load_suite(name_or_path: str | Path) -> Suite:
     suite = Suite(spec.suite.name, path.resolve(), spec)
     for scenario in spec.suite.scenarios:
         _check_scenario(suite.scenario_ref(scenario), path)
+    if spec.mutants is not None:
+        suite = with_mutants(suite, spec.mutants)
     suite.cells()  # validates every methodology's tuning config
     return suite
+
+
+def with_mutants(suite: Suite, table: MutantsTable | None = None) -> Suite:
+    """``suite`` with the planted mutants and reruns of its default beside its methodologies
+    (``table`` None: every mutant, two reruns); a suite that has them already is returned as is."""
+    from bayestune.bench.mutants import MUTANTS, planted
+
+    if any(m.mutant for m in suite.methodologies.values()):
+        return suite
+    table = table or MutantsTable()
+    names = table.names if table.names is not None else tuple(MUTANTS)
+    methods = dict(suite.methodologies) | planted(suite, names, table.reruns)
+    return Suite(suite.name, suite.path, suite.spec.model_copy(update={"methodology": methods, "mutants": table}))
 
 
 def _check_scenario(ref: str, path: Path) -> None:

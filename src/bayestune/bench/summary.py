@@ -11,6 +11,7 @@ from bayestune.fileio import write_atomic
 
 SUMMARY_FILE = "summary.md"
 FOREST_FILE = "figures/paired_differences.png"
+CATCH_FILE = "figures/catch_matrix.png"
 
 COLUMNS = (
     # (metric, header, format, scale)
@@ -130,8 +131,23 @@ def write_summary(payload: dict[str, Any], folder: str | Path) -> Path:
 
     drawn = plot_forest(contrasts, folder / FOREST_FILE, alpha=alpha) if contrasts else None
     path = folder / SUMMARY_FILE
-    write_atomic(path, to_markdown(payload, contrasts=contrasts, figure=FOREST_FILE if drawn else None))
+    text = to_markdown(payload, contrasts=contrasts, figure=FOREST_FILE if drawn else None)
+    write_atomic(path, text + catch_section(payload, folder, alpha=alpha, power=power))
     return path
+
+
+def catch_section(payload: dict[str, Any], folder: Path, *, alpha: float, power: float) -> str:
+    """The planted mutants' section (:mod:`bayestune.bench.catch`) and its figure; empty without mutants."""
+    from bayestune.bench.catch import catch_matrix
+    from bayestune.bench.catch import to_markdown as catch_markdown
+
+    caught = catch_matrix(payload, alpha=alpha, power=power)
+    if not caught:
+        return ""
+    from bayestune.bench.catch_figure import plot_catch_matrix
+
+    plot_catch_matrix(caught, folder / CATCH_FILE)
+    return "\n".join(["", *catch_markdown(caught, payload, alpha=alpha, figure=CATCH_FILE)])
 
 
 def to_markdown(payload: dict[str, Any], *, contrasts: list[Contrast] | None = None, figure: str | None = None) -> str:

@@ -90,7 +90,9 @@ class TuningConfig(_Config):
     draws: int = Field(500, gt=0)
     tune: int = Field(500, gt=0)
     chains: int = Field(2, gt=0)
-    validation: Literal["rolling", "tail"] = "rolling"
+    validation: str = "rolling"
+    """Which weeks are fitted and which scored: ``rolling``, ``tail`` or a fold plan's import path
+    (:mod:`bayestune.tuning.folds`)."""
     folds: int = Field(3, gt=0)
     horizon: int = Field(8, gt=0)
     seed: int = Field(0, ge=0)
@@ -131,6 +133,8 @@ class TuningConfig(_Config):
         from bayestune.scores import resolve_score
         from bayestune.tuning.fitters import BUILTINS as FITTERS
         from bayestune.tuning.fitters import resolve_fitter
+        from bayestune.tuning.folds import BUILTINS as PLANS
+        from bayestune.tuning.folds import resolve_plan
         from bayestune.tuning.optuna_sampler import DEFAULT as DEFAULT_SAMPLER
         from bayestune.tuning.optuna_sampler import make_sampler
         from bayestune.tuning.pruner import make_pruner
@@ -142,6 +146,8 @@ class TuningConfig(_Config):
                 resolve_score(self.score, "score")
             if self.fitter not in FITTERS:
                 resolve_fitter(self.fitter, "fitter")
+            if self.validation not in PLANS:
+                resolve_plan(self.validation, "validation")
             s = self.optuna_sampler
             if s.name != DEFAULT_SAMPLER or s.kwargs:
                 make_sampler(s.name, s.kwargs, self.space, self.seed, "optuna_sampler")

@@ -1,5 +1,10 @@
 """Time-series validation folds: rolling origin (expanding window) or one tail holdout.
 
+Which weeks are fitted and which are scored is the ``validation`` seam: a config names a fold
+plan (``validation = "rolling"``) by a built-in name (``rolling``, ``tail``), an entry point of
+group ``bayestune.validation`` or an import path ``package.module:object``
+(:mod:`bayestune.plugins`). A plan is any callable ``plan(weeks, config) -> list[Fold]``.
+
 The last ``test_weeks`` weeks form the final test window: the search never sees them, so
 the final train/test gap is honest twice over (the fit and the selection never saw them).
 The search's folds end where that window starts::
@@ -23,11 +28,22 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Fold:
-    """Fit on weeks ``[0, train_end)``, predict weeks ``[train_end, test_end)``."""
+    """Fit on weeks ``[0, train_end)``, predict weeks ``[train_end, test_end)``.
+
+    With ``in_sample`` the fit covers the scored weeks too (``[0, test_end)``) and they are
+    predicted in sample (``predict(out_of_sample=False)``): never honest, there for plans that
+    measure what scoring fitted weeks does to a search (the bench's planted mutants).
+    """
 
     index: int
     train_end: int
     test_end: int
+    in_sample: bool = False
+
+    @property
+    def fit_end(self) -> int:
+        """The fit covers weeks ``[0, fit_end)``."""
+        return self.test_end if self.in_sample else self.train_end
 
     @property
     def horizon(self) -> int:
@@ -64,17 +80,41 @@ def search_folds(
     ]
 
 
-def fold_plan(weeks: int, config: TuningConfig) -> list[Fold]:
-    """The search folds for ``weeks`` weeks of data under a tuning config."""
+BUILTINS: dict[str, str] = {"rolling": "bayestune.tuning.folds:rolling", "tail": "bayestune.tuning.folds:tail"}
+
+
+def rolling(weeks: int, config: TuningConfig) -> list[Fold]:
+    """Rolling origin: ``config.folds`` expanding windows, each scoring the ``horizon`` weeks after it."""
     from bayestune.simulator.dataset import required_weeks
 
-    return search_folds(
-        weeks,
-        folds=config.n_folds,
-        horizon=config.horizon,
-        test_weeks=config.final.test_weeks,
-        min_train=required_weeks(config.space.l_max[1], 0),
-    )
+    return search_folds(weeks, folds=config.folds, horizon=config.horizon, test_weeks=config.final.test_weeks,
+                        min_train=required_weeks(config.space.l_max[1], 0))
+
+
+def tail(weeks: int, config: TuningConfig) -> list[Fold]:
+    """One tail holdout: the ``horizon`` weeks before the final test window."""
+    from bayestune.simulator.dataset import required_weeks
+
+    return search_folds(weeks, folds=1, horizon=config.horizon, test_weeks=config.final.test_weeks,
+                        min_train=required_weeks(config.space.l_max[1], 0))
+
+
+def _check(plan: object) -> str | None:
+    from bayestune.plugins import positional_arity
+
+    return positional_arity(plan, 2)
+
+
+def resolve_plan(name: str, where: str = "validation"):
+    """The fold plan ``name`` stands for, checked; a bad name raises a one-line error."""
+    from bayestune.plugins import resolve
+
+    return resolve("validation", name, BUILTINS, _check, where)
+
+
+def fold_plan(weeks: int, config: TuningConfig) -> list[Fold]:
+    """The search folds for ``weeks`` weeks of data under a tuning config (its ``validation`` plan)."""
+    return list(resolve_plan(config.validation)(weeks, config))
 
 
 def final_split(n_weeks: int, test_weeks: int) -> Fold:

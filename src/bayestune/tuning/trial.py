@@ -125,7 +125,7 @@ def run_trial(
     for fold in folds:
         s = fold_seed(seed, trial_number, fold.index)
         record.seeds.append(s)
-        mmm, timings = fitter.fit(candidate, columns, data.iloc[: fold.train_end], settings, s)
+        mmm, timings = fitter.fit(candidate, columns, data.iloc[: fold.fit_end], settings, s)
         try:
             diag = fitter.diagnose(mmm)
             record.diagnostics.append(diag.to_dict())
@@ -135,9 +135,15 @@ def run_trial(
                     record.timings.add(timings)
                     raise GateFailed(fold.index, reasons)
                 record.gate_failures.append(f"fold {fold.index}: " + "; ".join(reasons))
-            draws, timings.predict = fitter.predict(
-                mmm, columns, data.iloc[fold.train_end : fold.test_end], seed=s, out_of_sample=True
-            )
+            if fold.in_sample:  # the fit saw these weeks: predicted in sample, from the series' start
+                draws, timings.predict = fitter.predict(
+                    mmm, columns, data.iloc[: fold.test_end], seed=s, out_of_sample=False
+                )
+                draws = draws[:, fold.train_end :]
+            else:
+                draws, timings.predict = fitter.predict(
+                    mmm, columns, data.iloc[fold.train_end : fold.test_end], seed=s, out_of_sample=True
+                )
             record.timings.add(timings)
         finally:
             del mmm

@@ -1,0 +1,75 @@
+"""The catch matrix as a picture: planted methodologies x judges, each cell flagged or not.
+
+Rows are the mutants, then the reruns of the default; columns are every quality metric that
+judged some row *worse*, then the gate. Drawn with :class:`matplotlib.figure.Figure`
+directly, like :mod:`bayestune.bench.forest`, and written atomically as a PNG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from bayestune.bench.catch import GATE, Caught
+from bayestune.bench.forest import COLOURS, DPI
+
+NOT, FLAGGED = 0, 1
+COLOURMAP = ListedColormap(["0.92", COLOURS["worse"]])
+
+
+def judges(caught: Sequence[Caught]) -> list[str]:
+    """The matrix's columns: each metric that flagged a row, in first-seen order, then the gate."""
+    return [*dict.fromkeys(m for c in caught for m in c.worse), GATE]
+
+
+def matrix(caught: Sequence[Caught]) -> np.ndarray:
+    """``FLAGGED`` where the column's judge flagged the row, else ``NOT``."""
+    cols = judges(caught)
+    out = np.full((len(caught), len(cols)), NOT)
+    for i, c in enumerate(caught):
+        for j, judge in enumerate(cols):
+            if (judge == GATE and c.gate_failed) or judge in c.worse:
+                out[i, j] = FLAGGED
+    return out
+
+
+def plot_catch_matrix(caught: Sequence[Caught], path: str | Path) -> Path:
+    """Write the catch matrix to ``path`` and return it."""
+    cols, grid = judges(caught), matrix(caught)
+    rows = [f"{c.methodology} ({'rerun' if c.rerun else 'mutant'})" if c.methodology != c.mutant else c.methodology
+            for c in caught]
+    label_w = 0.075 * max(len(r) for r in rows) + 0.4
+    fig = Figure(figsize=(label_w + 0.9 * len(cols) + 0.6, 1.6 + 0.38 * len(rows)), layout="constrained")
+    ax = fig.subplots()
+    ax.imshow(grid, cmap=COLOURMAP, vmin=NOT, vmax=FLAGGED, aspect="auto")
+    for i in range(grid.shape[0]):
+        for j in range(grid.shape[1]):
+            ax.text(j, i, "flagged" if grid[i, j] == FLAGGED else "·", ha="center", va="center", fontsize=8,
+                    color="white" if grid[i, j] == FLAGGED else "0.45")
+    ax.set_xticks(range(len(cols)), cols, rotation=35, ha="right", fontsize=9)
+    ax.set_yticks(range(len(rows)), rows, fontsize=9)
+    ax.set_xticks(np.arange(-0.5, len(cols)), minor=True)
+    ax.set_yticks(np.arange(-0.5, len(rows)), minor=True)
+    ax.grid(which="minor", color="white", lw=2)
+    ax.tick_params(which="minor", length=0)
+    reruns = [i for i, c in enumerate(caught) if c.rerun]
+    if reruns and len(reruns) < len(caught):
+        ax.axhline(min(reruns) - 0.5, color="black", lw=1.2)
+    caught_n = sum(c.flagged for c in caught if not c.rerun)
+    alarms = sum(c.flagged for c in caught if c.rerun)
+    fig.suptitle(f"Catch matrix: {caught_n}/{len(caught) - len(reruns)} mutants caught, "
+                 f"{alarms}/{len(reruns)} reruns flagged (false alarms)", fontsize=11)
+    fig.legend(handles=[Patch(color=COLOURS["worse"], label="flagged (worse, or gate failed)"),
+                        Patch(color="0.92", label="not flagged")],
+               loc="outside lower center", ncols=2, fontsize=9, frameon=False)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=DPI)
+    tmp.replace(path)
+    return path

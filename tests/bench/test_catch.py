@@ -1,0 +1,113 @@
+"""The benchmark tests itself: a small mutants suite on fake fits, and its catch matrix.
+
+The fake fitter (``tests.tuning.fakes:TruthShaped``) predicts held-out weeks worse the
+further a structure lies from quickstart's truth (Fourier order 2, ``l_max`` 6). A grid over
+Fourier 2..3 x ``l_max`` 6..7 lets the default (lowest CV score) find the truth on every
+seed; the planted mutants choose otherwise, and the rerun of the default must not be flagged.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bayestune.bench.catch import GATE, catch_matrix, rates
+from bayestune.bench.catch_figure import FLAGGED, NOT, judges, matrix
+from bayestune.bench.paired import suite_contrasts
+from bayestune.cli import main
+
+SUITE = """
+[suite]
+name = "fake-mutants"
+scenarios = ["quickstart"]
+seeds = [0, 1, 2]
+[tuning]
+trials = 4
+folds = 1
+horizon = 8
+fitter = "tests.tuning.fakes:TruthShaped"
+space = { yearly_seasonality = [2, 3], l_max = [6, 7] }
+gate = { max_rhat = 3.0, min_ess = 2, max_divergence_rate = 0.9 }
+final = { test_weeks = 8 }
+pruner = { kind = "none" }
+optuna_sampler = "grid"
+[methodology.default]
+tuning = { selection = "lowest" }
+[gate]
+max_regret_z = 3.0
+[mutants]
+names = ["space-without-truth", "most-complex"]
+reruns = 1
+"""
+
+
+@pytest.fixture(scope="module")
+def suite_out(tmp_path_factory):
+    """The suite run through the command line: 3 seeds x 4 methodologies, fake fits, real evaluation."""
+    folder = tmp_path_factory.mktemp("catch")
+    (folder / "s.toml").write_text(SUITE)
+    assert main(["bench", "--suite", str(folder / "s.toml"), "--out", str(folder / "out"), "--quiet"]) == 0
+    return folder / "out"
+
+
+@pytest.fixture(scope="module")
+def payload(suite_out):
+    return json.loads((suite_out / "results.json").read_text())
+
+
+def test_the_default_finds_the_truth_and_the_mutants_do_not(suite_out, payload):
+    chosen = {c["key"]: (c["chosen"]["yearly_seasonality"], c["chosen"]["l_max"]) for c in payload["cells"]}
+    for seed in (0, 1, 2):
+        truth = json.loads((suite_out / f"searches/quickstart/seed{seed}/default/dataset/truth.json")
+                           .read_text())["structure"]
+        assert (truth["yearly_seasonality"], truth["l_max"]) == (2, 6), "the fake's truth is quickstart's"
+        assert chosen[f"quickstart/seed{seed}/default"] == (2, 6)
+        assert chosen[f"quickstart/seed{seed}/default-rerun1"] == (2, 6)
+        assert chosen[f"quickstart/seed{seed}/most-complex"] == (3, 7)
+        assert chosen[f"quickstart/seed{seed}/space-without-truth"] == (3, 7), "the cut space is Fourier 3, l_max 7"
+
+
+def test_the_catch_matrix_flags_every_mutant_and_not_the_rerun(payload):
+    caught = {c.methodology: c for c in catch_matrix(payload, alpha=0.05, power=0.8)}
+    assert list(caught) == ["space-without-truth", "most-complex", "default-rerun1"]
+    for name in ("space-without-truth", "most-complex"):
+        c = caught[name]
+        assert c.flagged and c.cells == 3
+        assert "regret" in c.worse and "gap_ratio" in c.worse, c.worse
+        assert c.gate_failed and "max_regret_z" in c.gate_failed[0]
+    rerun = caught["default-rerun1"]
+    assert not rerun.flagged and rerun.worse == [] and rerun.gate_failed == [] and rerun.rerun
+    assert rates(list(caught.values())) == ((2, 2), (0, 1))
+
+
+def test_the_summary_reports_the_rates_and_links_the_figure(suite_out, payload):
+    text = (suite_out / "summary.md").read_text()
+    section = text.split("## Planted mutants", 1)[1]
+    assert "**Catch rate**: 2/2 (100%) mutants flagged." in section
+    assert "**False-alarm rate**: 0/1 (0%) reruns of the unchanged default flagged; nominal at most 0.05" in section
+    assert "![catch matrix](figures/catch_matrix.png)" in section
+    assert "| default-rerun1 | rerun | 3 |" in section and "| no | – | passes |" in section
+    assert (suite_out / "figures" / "catch_matrix.png").stat().st_size > 5000
+    # the mutants are judged apart: the suite's own paired family holds no planted methodology
+    assert suite_contrasts(payload, alpha=0.05, power=0.8) == []
+
+
+def test_the_figures_matrix_is_the_catch_matrix(payload):
+    caught = catch_matrix(payload, alpha=0.05, power=0.8)
+    cols = judges(caught)
+    grid = matrix(caught)
+    assert cols[-1] == GATE and {"regret", "gap_ratio"} <= set(cols)
+    assert grid.shape == (3, len(cols))
+    assert np.all(grid[:2, cols.index("regret")] == FLAGGED) and np.all(grid[:2, -1] == FLAGGED)
+    assert np.all(grid[2] == NOT)
+
+
+def test_a_suite_without_mutants_has_no_catch_section(payload, tmp_path):
+    from bayestune.bench.summary import catch_section
+
+    plain = payload | {"cells": [c for c in payload["cells"] if c["cell"]["methodology"] == "default"]}
+    assert catch_matrix(plain, alpha=0.05, power=0.8) == []
+    assert catch_section(plain, tmp_path, alpha=0.05, power=0.8) == ""
+    assert not (tmp_path / "figures").exists()
