@@ -138,7 +138,9 @@ def _program(density: BatchedDensity, tune: int, draws: int) -> Any:
 class BatchedDraws:
     """Draws of every fit: ``posterior[name]`` is ``(fits, chains, draws, ...)`` (unconstrained).
 
-    ``compile_seconds`` is 0 when the program was compiled by an earlier call.
+    ``compile_seconds`` is 0 when the program was compiled by an earlier call; the ``cpu``
+    seconds are the process's CPU time over the same spans (a shared machine stretches wall
+    time, much less CPU time).
     """
 
     posterior: dict[str, np.ndarray]
@@ -146,6 +148,8 @@ class BatchedDraws:
     num_steps: np.ndarray
     compile_seconds: float
     sample_seconds: float
+    compile_cpu_seconds: float
+    sample_cpu_seconds: float
 
 
 def sample(density: BatchedDensity, data: dict[str, np.ndarray], mask: np.ndarray, *, tune: int, draws: int,
@@ -165,13 +169,14 @@ def sample(density: BatchedDensity, data: dict[str, np.ndarray], mask: np.ndarra
     args = ({n: np.repeat(v, chains, axis=0) for n, v in data.items()}, np.repeat(mask, chains, axis=0), init,
             jax.random.split(jax.random.key(seed), fits * chains))
     key = (tune, draws, fits * chains, mask.shape[1])
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     if key not in density._programs:
         density._programs[key] = _program(density, tune, draws).lower(*args).compile()
-    compiled = time.perf_counter() - start
-    start = time.perf_counter()
+    compiled, compiled_cpu = time.perf_counter() - start, time.process_time() - cpu
+    start, cpu = time.perf_counter(), time.process_time()
     z, diverging, steps = jax.block_until_ready(density._programs[key](*args))
-    sampled = time.perf_counter() - start
+    sampled, sampled_cpu = time.perf_counter() - start, time.process_time() - cpu
     posterior = {n: np.asarray(v).reshape(fits, chains, draws, *np.shape(v)[2:]) for n, v in z.items()}
     return BatchedDraws(posterior, np.asarray(diverging).reshape(fits, chains, draws),
-                        np.asarray(steps).reshape(fits, chains, draws), compiled, sampled)
+                        np.asarray(steps).reshape(fits, chains, draws), compiled, sampled, compiled_cpu,
+                        sampled_cpu)
