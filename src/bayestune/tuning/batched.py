@@ -89,7 +89,8 @@ def batched_density(model: Any) -> BatchedDensity:
     return BatchedDensity(logp, value_names, data_names, model.initial_point())
 
 
-def padded_windows(columns: ColumnRoles, frame: pd.DataFrame, ends: Sequence[int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def padded_windows(columns: ColumnRoles, frame: pd.DataFrame,
+                   ends: Sequence[int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The data of the windows ``frame[:end]`` for each end, padded to the longest, and the mask.
 
     Returns the model's data stacked over windows (``(windows, weeks, ...)`` for the series,
@@ -169,10 +170,11 @@ def sample(density: BatchedDensity, data: dict[str, np.ndarray], mask: np.ndarra
     args = ({n: np.repeat(v, chains, axis=0) for n, v in data.items()}, np.repeat(mask, chains, axis=0), init,
             jax.random.split(jax.random.key(seed), fits * chains))
     key = (tune, draws, fits * chains, mask.shape[1])
-    start, cpu = time.perf_counter(), time.process_time()
+    compiled = compiled_cpu = 0.0
     if key not in density._programs:
+        start, cpu = time.perf_counter(), time.process_time()
         density._programs[key] = _program(density, tune, draws).lower(*args).compile()
-    compiled, compiled_cpu = time.perf_counter() - start, time.process_time() - cpu
+        compiled, compiled_cpu = time.perf_counter() - start, time.process_time() - cpu
     start, cpu = time.perf_counter(), time.process_time()
     z, diverging, steps = jax.block_until_ready(density._programs[key](*args))
     sampled, sampled_cpu = time.perf_counter() - start, time.process_time() - cpu
