@@ -124,3 +124,9 @@ class WrongPredict(FakeFitter):
 
     def predict(self, fitted, columns, data):  # type: ignore[override]
         return super().predict(fitted, columns, data, seed=0, out_of_sample=True)
+
+
+class NamedSampler(FakeFitter):
+    """Says which sampler it runs, whatever the config's ``sampler``."""
+
+    sampler_name = "fake-nuts"
