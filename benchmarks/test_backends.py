@@ -57,7 +57,8 @@ _FAILED: dict[str, str] = {}
 KNOWN_FAILURES = {
     "blackjax": ("unexpected keyword argument 'progress_bar'",
                  "pymc.sampling.jax passes progress_bar= on to blackjax.window_adaptation (it pops it "
-                 "only afterwards), which forwards it to a NUTS kernel that does not take it"),
+                 "only afterwards), which forwards it to a NUTS kernel that does not take it "
+                 "(https://github.com/pymc-devs/pymc/issues/8367)"),
 }
 """An exact, known incompatibility per backend: expected to fail (xfail), never given a number."""
 

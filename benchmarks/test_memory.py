@@ -5,6 +5,11 @@ Two fresh processes, side by side in one run, fit the same 12 trials: the produc
 ``JAX_CACHE_LIMIT_MIB`` since the last clear) and the same trials keeping every compiled
 function (``--keep-caches``). Figures: the growth of resident memory after the first two
 trials (warm-up), in MiB, and the ratio of the mean seconds per trial.
+
+A third process fits 100 trials through the ``pymc-marketing-nutpie`` fitter, over ten
+structures (more than its cache of compiled programs keeps, so it evicts all through the
+second half): resident memory over the last 50 trials may not rise more than
+``NUTPIE_BOUND_MIB`` above where it stood after trial 50.
 """
 
 from __future__ import annotations
@@ -23,8 +28,17 @@ TRIALS = 12
 WARM_UP = 2
 
 
-def _start(*flags: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(PROBE), str(TRIALS), *flags],
+NUTPIE_TRIALS = 100
+NUTPIE_BOUND_MIB = 200.0
+"""How far resident memory may rise over the nutpie probe's last 50 trials (MiB). They hold five
+compilations with evictions (one of a structure never compiled before, four of evicted ones
+compiled again); measured: 145 MiB (`benchmarks/results/2026-11-23-memory-nutpie-2cores/`).
+If every recompilation kept what a first compilation keeps (about 100 MiB), they would add
+about 500."""
+
+
+def _start(*flags: str, trials: int = TRIALS) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(PROBE), str(trials), *flags],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
 
@@ -54,3 +68,18 @@ def test_memory_per_trial(benchmark_record):
     # bounded: never more than the limit plus one trial's worth above the warm process
     assert growth_p <= JAX_CACHE_LIMIT_MIB + 2 * slope_k, f"memory grew {growth_p:.0f} MiB: {product}"
     assert growth_k > growth_p
+
+
+def test_memory_flat_while_nutpie_programs_are_evicted(benchmark_record):
+    out = _result(_start("--nutpie", trials=NUTPIE_TRIALS))
+    half = NUTPIE_TRIALS // 2
+    rss = out["rss_mib"]
+    growth = max(rss[half:]) - rss[half - 1]
+    slope = float(np.polyfit(np.arange(half, NUTPIE_TRIALS), rss[half:], 1)[0])
+    benchmark_record("memory_nutpie_programs", {
+        "trials": NUTPIE_TRIALS, "bound_mib": NUTPIE_BOUND_MIB, "growth_last_half_mib": growth,
+        "mib_per_trial_last_half": slope, "compilations": out["compilations"],
+        "programs_kept": out["programs_kept"], "structures": len(set(out["structures"])), "probe": out,
+    })
+    assert out["compilations"] > out["programs_kept"], "the probe never made the cache evict"
+    assert growth <= NUTPIE_BOUND_MIB, f"memory grew {growth:.0f} MiB over the last {half} trials: {rss}"

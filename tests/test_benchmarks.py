@@ -33,3 +33,17 @@ def test_a_backend_that_is_not_installed_is_reported_not_measured(monkeypatch):
     monkeypatch.setitem(matrix.BACKEND_MODULE, "blackjax", "a_module_that_does_not_exist")
     assert matrix.one_cell("blackjax", None, "cpu") == {
         "status": "not measured (blackjax is not installed)"}
+
+
+def test_the_nutpie_memory_probe_makes_the_program_cache_evict_in_its_last_half(monkeypatch):
+    """The probe's structures, through a program cache whose compilation is a stand-in."""
+    from bayestune.tuning import compiled
+
+    probe = _load("memory_probe")
+    monkeypatch.setattr(compiled, "compile_program", lambda mmm: mmm)
+    cache = compiled.ProgramCache()
+    structures = probe.nutpie_structures(100)
+    compiled_at = [i for i, c in enumerate(structures) if cache.get(c, object)[1]]
+    assert len(set(structures)) > cache.kept
+    assert len(compiled_at) == cache.compilations == 14
+    assert [i for i in compiled_at if i >= 50] == [59, 69, 79, 89, 99]  # each one evicts

@@ -52,9 +52,11 @@ TRIAL_COLUMNS = (
     "number", "state", "value", "yearly_seasonality", "l_max", "adstock", "saturation",
     "fold_crps", "week_crps", "max_divergence_rate", "max_rhat", "min_ess_bulk",
     "seconds_build", "seconds_compile", "seconds_sample", "seconds_predict", "seconds_total",
-    "sampler", "seed", "fold_seeds", "pruned_reason", "error", "interrupted",
+    "fitter", "sampler", "seed", "fold_seeds", "pruned_reason", "error", "interrupted",
 )
 """The columns of ``trials.csv``, in order (a header even before the first trial ends)."""
+_ADDED_COLUMNS: dict[str, Any] = {"fitter": None, "interrupted": False}
+"""Columns added to ``trials.csv`` since its first layout, and what an older file reads as."""
 TRIALS_SCHEMA = "bayestune.trials/1"
 """``trials.csv`` has no room for a schema field: its header is its schema."""
 
@@ -111,7 +113,10 @@ class TrialRow(_Model):
     seconds_sample: float | None
     seconds_predict: float | None
     seconds_total: float | None
+    fitter: str | None = None
+    """The fitter's name as the config gives it (``None`` in runs from before it was recorded)."""
     sampler: str | None
+    """The sampler the fitter ran (before the fitter was recorded: the configured one)."""
     seed: int | None
     fold_seeds: str
     pruned_reason: str | None
@@ -383,11 +388,12 @@ def read_trials(run: str | Path) -> pd.DataFrame:
         frame = pd.DataFrame(columns=list(TRIAL_COLUMNS))  # a run killed before its first record
     except (OSError, pd.errors.ParserError) as exc:
         raise BayestuneError(f"cannot read {TRIALS_FILE}: {exc}", str(path)) from None
-    missing = [c for c in TRIAL_COLUMNS if c not in frame.columns and c != "interrupted"]
+    missing = [c for c in TRIAL_COLUMNS if c not in frame.columns and c not in _ADDED_COLUMNS]
     if missing:
         raise BayestuneError(f"{TRIALS_FILE} lacks columns of {TRIALS_SCHEMA}: {', '.join(missing)}", str(path))
-    if "interrupted" not in frame.columns:  # runs from before interrupted trials were marked
-        frame["interrupted"] = False
+    for column, fill in _ADDED_COLUMNS.items():
+        if column not in frame.columns:  # runs from before the column was written
+            frame.insert(min(TRIAL_COLUMNS.index(column), frame.shape[1]), column, fill)
     return frame
 
 

@@ -6,9 +6,11 @@ import json
 import math
 import shutil
 
+import pandas as pd
 import pytest
 
 import bayestune.demo
+from bayestune.bench.cell import _environment as cell_environment
 from bayestune.cli import main
 from bayestune.errors import BayestuneError
 from bayestune.evaluation import evaluate
@@ -192,6 +194,10 @@ def test_a_truth_from_another_generator_is_scored_where_it_can_be(demo, tmp_path
         tmp_path / "b" / "report.md").read_text()
 
 
+NAMED_SAMPLER = "tests.tuning.fakes:NamedSampler"
+"""The fake fitter, saying it runs the sampler ``fake-nuts``."""
+
+
 @pytest.fixture(scope="module")
 def fake_fitted(tmp_path_factory):
     """A dataset with truth, and a tiny study through the fake fitter (its ``save`` writes JSON,
@@ -208,7 +214,7 @@ def fake_fitted(tmp_path_factory):
     def run(score: str = "crps"):
         if score not in runs:
             runs[score] = root / f"run-{score}"
-            tune(data, config(trials=3, fitter="tests.tuning.fakes:FakeFitter", score=score), runs[score])
+            tune(data, config(trials=3, fitter=NAMED_SAMPLER, score=score), runs[score])
         return data, runs[score]
 
     return run
@@ -230,6 +236,16 @@ def test_a_fit_that_is_not_arviz_netcdf_is_evaluated_on_everything_else(fake_fit
     assert any(line.startswith("Not scored: ") and reason in line for line in report["headline"])
     assert reason in (tmp_path / "r" / "report.md").read_text()
     assert "kernels.png" not in {f.rsplit("/", 1)[-1] for f in report["figures"]}
+    # the fitter that ran and its own sampler, not --sampler: in trials.csv, environment.json, the report, a suite cell
+    trials = pd.read_csv(run / "trials.csv")
+    assert set(trials["fitter"]) == {NAMED_SAMPLER} and set(trials["sampler"]) == {"fake-nuts"}
+    env = json.loads((run / "environment.json").read_text())
+    assert (env["fitter"], env["sampler"], env["device"]) == (NAMED_SAMPLER, "fake-nuts", "cpu")
+    assert (report["runtime"]["fitter"], report["runtime"]["sampler"], report["run"]["sampler"]) == \
+        (NAMED_SAMPLER, "fake-nuts", "fake-nuts")
+    assert f"Fitter {NAMED_SAMPLER}, sampler fake-nuts on cpu" in (tmp_path / "r" / "report.md").read_text()
+    assert cell_environment(report) == {"fitter": NAMED_SAMPLER, "sampler": "fake-nuts", "device": "cpu",
+                                        "cores": report["runtime"]["cores"]}
 
 
 def test_the_report_names_the_searchs_score_where_it_is_not_crps(fake_fitted, tmp_path):

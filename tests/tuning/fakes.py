@@ -159,3 +159,9 @@ class TruthShaped(FakeFitter):
             lost[:k] = 700.0 * 0.5 ** np.arange(k)
             centre = centre - lost
         return centre + rng.normal(0, 150, size=(200, len(data))), 0.05
+
+
+class NamedSampler(FakeFitter):
+    """Says which sampler it runs, whatever the config's ``sampler``."""
+
+    sampler_name = "fake-nuts"

@@ -124,7 +124,7 @@ def _pipeline(cell: dict[str, Any], folder: Path) -> dict[str, Any]:
 
 def _environment(report: dict[str, Any]) -> dict[str, Any]:
     rt = report.get("runtime", {})
-    return {"sampler": rt.get("sampler"), "device": rt.get("device"), "cores": rt.get("cores")}
+    return {"fitter": rt.get("fitter"), "sampler": rt.get("sampler"), "device": rt.get("device"), "cores": rt.get("cores")}
 
 
 def _get(d: Any, *path: str) -> Any:

@@ -67,6 +67,11 @@ class CalibrationSettings:
         for name in ("seed", "design_seed"):
             if getattr(self, name) < 0:
                 raise BayestuneError("must be non-negative", f"--{name.replace('_', '-')}")
+        from bayestune.tuning.backends import sampler_problem
+
+        problem = sampler_problem(self.sampler)
+        if problem:
+            raise BayestuneError(problem, "--sampler")
 
     @property
     def n_draws(self) -> int:

@@ -190,7 +190,8 @@ def to_markdown(report: dict[str, Any]) -> str:
 
     rt = report["runtime"]
     lines += ["## Runtime", ""]
-    lines += [f"Sampler {rt['sampler']} on {rt['device']} ({rt['cores']} cores); pymc-marketing "
+    fitter = f"Fitter {rt['fitter']}, sampler" if rt.get("fitter") else "Sampler"
+    lines += [f"{fitter} {rt['sampler']} on {rt['device']} ({rt['cores']} cores); pymc-marketing "
               f"{rt['packages'].get('pymc-marketing')}, pymc {rt['packages'].get('pymc')}, numpyro "
               f"{rt['packages'].get('numpyro')}, jax {rt['packages'].get('jax')}, optuna {rt['packages'].get('optuna')}.", ""]
     tot = rt["totals"]

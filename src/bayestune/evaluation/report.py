@@ -237,7 +237,8 @@ def _run_section(run: RunFiles, ds: Dataset, named_as: Path) -> dict[str, Any]:
         "validation": run.config.get("validation"),
         "folds": run.n_folds,
         "horizon": run.config.get("horizon"),
-        "sampler": run.config.get("sampler"),
+        # the sampler that ran (a fitter may run its own whatever --sampler says); older runs: the configured one
+        "sampler": run.environment.get("sampler") or run.config.get("sampler"),
         "seed": run.config.get("seed"),
         "selection": best.get("selection") if best else None,
         "selection_rule": best.get("selection_rule") if best else None,

@@ -1,4 +1,4 @@
-"""What every fit cost: seconds per phase, ESS per second, sampler, device, versions.
+"""What every fit cost: seconds per phase, ESS per second, fitter, sampler, device, versions.
 
 A trial's phases are summed over its folds. Its ESS per second is the smallest bulk ESS over
 its folds divided by the mean sampling seconds per fold: the rate at which the worst-mixing
@@ -65,6 +65,7 @@ def runtime_section(
     complete = [r["seconds_total"] for r in per_trial if r["state"] == "COMPLETE" and r["seconds_total"]]
     ess_rates = [r["ess_per_second"] for r in per_trial if r["ess_per_second"]]
     out: dict[str, Any] = {
+        "fitter": environment.get("fitter"),
         "sampler": environment.get("sampler"),
         "device": environment.get("device"),
         "cores": environment.get("cores"),

@@ -132,7 +132,7 @@ class TuningConfig(_Config):
         from bayestune.scores import BUILTINS as SCORES
         from bayestune.scores import resolve_score
         from bayestune.tuning.fitters import BUILTINS as FITTERS
-        from bayestune.tuning.fitters import resolve_fitter
+        from bayestune.tuning.fitters import resolve_fitter, sampler_name
         from bayestune.tuning.folds import BUILTINS as PLANS
         from bayestune.tuning.folds import resolve_plan
         from bayestune.tuning.optuna_sampler import DEFAULT as DEFAULT_SAMPLER
@@ -148,6 +148,12 @@ class TuningConfig(_Config):
                 resolve_fitter(self.fitter, "fitter")
             if self.validation not in PLANS:
                 resolve_plan(self.validation, "validation")
+            if self.sampler != "numpyro":  # a backend that cannot run here fails now, not in every trial
+                from bayestune.tuning.backends import sampler_problem
+
+                problem = sampler_problem(sampler_name(resolve_fitter(self.fitter, "fitter"), self.sampler))
+                if problem:
+                    raise BayestuneError(problem, "sampler")
             s = self.optuna_sampler
             if s.name != DEFAULT_SAMPLER or s.kwargs:
                 make_sampler(s.name, s.kwargs, self.space, self.seed, "optuna_sampler")

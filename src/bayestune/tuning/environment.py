@@ -1,4 +1,4 @@
-"""What a run ran on: package versions, sampler, device, cores."""
+"""What a run ran on: package versions, fitter, sampler, device, cores."""
 
 from __future__ import annotations
 
@@ -42,14 +42,19 @@ def jax_devices() -> list[str]:
         return [f"unavailable ({exc.__class__.__name__})"]
 
 
-def environment(sampler: str) -> dict[str, Any]:
-    """The environment record written into every run dir."""
+def environment(sampler: str, fitter: str | None = None) -> dict[str, Any]:
+    """The environment record written into every run dir.
+
+    ``sampler`` is the sampler that runs (the fitter's, :func:`bayestune.tuning.fitters.sampler_name`),
+    ``fitter`` the fitter's name as the config gives it.
+    """
     devices = jax_devices()
     jax_backends = ("numpyro", "blackjax")
     return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cores": os.cpu_count(),
+        **({"fitter": fitter} if fitter is not None else {}),
         "sampler": sampler,
         "device": devices[0].split(" (x")[0] if sampler in jax_backends else "cpu",
         "jax_devices": devices,

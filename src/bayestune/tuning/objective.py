@@ -6,6 +6,7 @@ import optuna
 
 from bayestune.rundir import PREDICTIONS_DIR
 from bayestune.tuning.context import SearchContext
+from bayestune.tuning.fitters import resolve_fitter, sampler_name
 from bayestune.tuning.space import suggest
 from bayestune.tuning.trial import GateFailed, Pruned, TrialRecord, run_trial
 
@@ -14,7 +15,9 @@ def objective(ctx: SearchContext, trial: optuna.Trial) -> float:
     """Optuna's objective: run the trial, then turn its ending into Optuna's terms."""
     candidate = suggest(trial, ctx.config.space)
     record = TrialRecord(candidate)
-    trial.set_user_attr("sampler", ctx.config.sampler)
+    fitter = resolve_fitter(ctx.config.fitter)
+    trial.set_user_attr("fitter", ctx.config.fitter)
+    trial.set_user_attr("sampler", sampler_name(fitter, ctx.config.sampler))
     trial.set_user_attr("seed", ctx.config.seed)
     trial.set_user_attr("score", ctx.config.score)
 
@@ -26,7 +29,7 @@ def objective(ctx: SearchContext, trial: optuna.Trial) -> float:
         return run_trial(
             candidate, ctx.dataset, ctx.folds, ctx.settings, ctx.thresholds,
             seed=ctx.config.seed, trial_number=trial.number, record=record, report=report,
-            predictions_dir=ctx.run / PREDICTIONS_DIR, fitter=ctx.config.fitter, score=ctx.config.score,
+            predictions_dir=ctx.run / PREDICTIONS_DIR, fitter=fitter, score=ctx.config.score,
         )
     except GateFailed as exc:
         trial.set_user_attr("pruned_reason", f"convergence gate: {exc}")

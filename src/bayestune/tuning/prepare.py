@@ -23,6 +23,7 @@ from bayestune.rundir import (
 from bayestune.simulator.dataset import Dataset
 from bayestune.tuning.config import TuningConfig, config_from_dict
 from bayestune.tuning.environment import environment
+from bayestune.tuning.fitters import resolve_fitter, sampler_name
 from bayestune.tuning.model import Candidate, default_priors
 
 RESUMABLE = {"trials", "workers", "quiet", "storage", "oracle", "selection", "replicates", "replicate_top"}
@@ -56,7 +57,8 @@ def prepare_run_dir(run: Path, config: TuningConfig, dataset: Dataset) -> None:
     except OSError as exc:
         raise BayestuneError(f"cannot create the run dir: {exc.strerror or exc}", str(run)) from None
     write_atomic(path, config.to_toml())
-    write_json(run, ENV_FILE, environment(config.sampler))
+    fitter = resolve_fitter(config.fitter)
+    write_json(run, ENV_FILE, environment(sampler_name(fitter, config.sampler), config.fitter))
     write_json(run, DATASET_FILE, DatasetRecord(
         path=str(dataset.path.resolve()),
         columns=dataset.columns.to_dict(),

@@ -49,6 +49,7 @@ def trial_rows(study: optuna.Study) -> list[TrialRow]:
             "seconds_sample": timings.get("sample"),
             "seconds_predict": timings.get("predict"),
             "seconds_total": t.duration.total_seconds() if t.duration else None,
+            "fitter": a.get("fitter"),
             "sampler": a.get("sampler"),
             "seed": a.get("seed"),
             "fold_seeds": json.dumps(a.get("seeds", [])),

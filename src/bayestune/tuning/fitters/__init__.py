@@ -17,6 +17,12 @@ A fitter is an object (or a class, instantiated without arguments, or a module) 
     and benchmarked on the search's figures, not evaluated for recovery.
 ``release()``
     Free what the last fit left behind (called after every fit).
+``sampler_name`` (optional)
+    The sampler the fitter runs, as ``trials.csv`` and ``environment.json`` record it beside
+    the fitter's name: a string, or a method that takes the configured sampler (``--sampler``)
+    and returns one (the default fitter runs the configured sampler; the
+    ``pymc-marketing-nutpie`` fitter always runs nutpie). A fitter without it is recorded as
+    running an ``"unknown"`` sampler.
 
 A config names it (``fitter = "pymc-marketing"``) by a built-in name, an entry point of group
 ``bayestune.fitter`` or an import path ``package.module:object`` (:mod:`bayestune.plugins`).
@@ -40,6 +46,8 @@ BUILTINS: dict[str, str] = {
     "pymc-marketing-nutpie": "bayestune.tuning.fitters.pymc_marketing_nutpie:PyMCMarketingNutpieFitter",
 }
 DEFAULT = "pymc-marketing"
+UNKNOWN_SAMPLER = "unknown"
+"""What the records say a fitter without ``sampler_name`` runs."""
 
 
 class Fitter(Protocol):
@@ -86,6 +94,14 @@ def _check_instance(obj: Any) -> str | None:
         except Exception as exc:  # noqa: BLE001 - a plug-in class that cannot be made is the user's to fix
             return f"is a class that cannot be made without arguments ({exc.__class__.__name__}: {exc})"
     return _check(obj)
+
+
+def sampler_name(fitter: Any, configured: str) -> str:
+    """The sampler ``fitter`` runs when ``configured`` is the configured one (its ``sampler_name``)."""
+    name = getattr(fitter, "sampler_name", None)
+    if callable(name):
+        name = name(configured)
+    return str(name) if name else UNKNOWN_SAMPLER
 
 
 def resolve_fitter(name: str, where: str = "fitter") -> Fitter:

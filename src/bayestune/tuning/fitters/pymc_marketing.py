@@ -23,6 +23,10 @@ PRIOR_DRAWS = 1000
 class PyMCMarketingFitter:
     """``pymc_marketing.mmm.MMM`` with PyMC-Marketing's default priors, sampled by ``settings.sampler``."""
 
+    def sampler_name(self, configured: str) -> str:
+        """The configured sampler: this fitter hands it to ``pm.sample``."""
+        return configured
+
     def fit(self, candidate: Candidate, columns: ColumnRoles, data: pd.DataFrame, settings: FitSettings,
             seed: int) -> tuple[Any, Timings]:
         return fit(candidate, columns, data, settings, seed)

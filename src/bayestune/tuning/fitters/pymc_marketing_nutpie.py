@@ -58,6 +58,9 @@ class NutpieFit:
 class PyMCMarketingNutpieFitter:
     """``pymc_marketing.mmm.MMM`` compiled once per structure, sampled by nutpie on numba."""
 
+    sampler_name = "nutpie"
+    """Whatever ``--sampler`` says: the records name the sampler that ran."""
+
     def __init__(self, programs: ProgramCache | None = None) -> None:
         self.programs = PROGRAMS if programs is None else programs
 
