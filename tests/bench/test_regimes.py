@@ -90,9 +90,9 @@ def test_the_regimes_suite_loads_and_drawn_weeks_that_leave_no_room_name_the_see
     short = resources.files("bayestune.simulator.presets").joinpath("worlds-short.toml").read_text()
     (tmp_path / "tight.toml").write_text(short.replace("weeks = { choice = [56, 60, 64] }",
                                                        "weeks = { choice = [40, 60] }"))
-    quick = (suite.path.parent / "quick.toml").read_text()
     suite_file = tmp_path / "s.toml"
-    suite_file.write_text(quick.replace('scenarios = ["quickstart"]', 'scenarios = ["tight.toml"]')
-                          .replace("seeds = [0, 1, 2]", "seeds = [0, 1, 2, 3, 4, 5]"))
+    suite_file.write_text('[suite]\nname = "s"\nscenarios = ["tight.toml"]\nseeds = [0, 1, 2, 3, 4, 5]\n\n'
+                          '[tuning]\nfinal = { test_weeks = 16 }\n\n[methodology.default]\n'
+                          'tuning = { trials = 10, validation = "rolling", folds = 2, horizon = 8 }\n')
     with pytest.raises(BayestuneError, match=r"too few weeks: 40 weeks .*\(scenario 'tight', seed \d+: 40 weeks\)"):
         load_suite(suite_file)
