@@ -13,6 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from bayestune import __version__
 from bayestune.errors import BayestuneError, RunFailed
@@ -363,12 +364,41 @@ def _cmd_gate(args: argparse.Namespace) -> int:
               f"checked against {suite.name!r}'s thresholds")
     for check in checks:
         print(f"  {check.line()}")
+    blind = _gate_on_mutants(payload, suite.spec.gate)
     failed = [c for c in checks if not c.passed]
     if failed:
         print(f"gate FAILED: {len(failed)} of {len(checks)} checks", file=sys.stderr)
         return EXIT_WORSE
+    if blind:
+        print(f"gate FAILED: it passes the planted mutant(s) {', '.join(blind)} as it passes the default, "
+              "so its passing the default says nothing", file=sys.stderr)
+        return EXIT_WORSE
     print(f"gate passed: {len(checks)} checks")
     return 0
+
+
+def _gate_on_mutants(payload: dict[str, Any], rules: Any) -> list[str]:
+    """The gate's thresholds on each planted mutant in the results (reruns excluded): it must fail them.
+
+    Prints a line per mutant; returns the mutants the gate passes (it cannot tell them from the default).
+    """
+    from bayestune.bench.catch import planted_methodologies
+    from bayestune.bench.gate import gate_checks
+    from bayestune.bench.mutants import RERUN
+
+    blind = []
+    for name, mutant in planted_methodologies(payload).items():
+        if mutant == RERUN:
+            continue
+        failing = [c for c in gate_checks(payload, rules.model_copy(update={"methodologies": (name,)}))
+                   if not c.passed]
+        if failing:
+            print(f"  planted {name}: the gate fails it, as it must ({failing[0].line().removeprefix('FAIL  ')}"
+                  + (f"; {len(failing) - 1} more" if len(failing) > 1 else "") + ")")
+        else:
+            print(f"  planted {name}: PASSES the gate")
+            blind.append(name)
+    return blind
 
 
 def _add_executor_flags(p: argparse.ArgumentParser) -> None:

@@ -104,3 +104,37 @@ def test_a_stored_cell_without_the_honest_regret_is_run_again(tmp_path):
     del stored["metrics"]["final_regret_z"]
     (folder / CELL_FILE).write_text(json.dumps(stored))
     assert read_done(tmp_path, cell) is None
+
+
+def _with_planted(payload, mutant="random-choice", **worse):
+    """``payload`` plus a planted mutant whose cells are the default's, ``worse`` added to their metrics."""
+    import copy
+
+    from bayestune.bench.results import group_results
+
+    planted = [copy.deepcopy(c) for c in payload["cells"] if c["cell"]["methodology"] == "default"]
+    for c in planted:
+        c["cell"]["methodology"] = mutant
+        c["key"] = c["key"].replace("/default", f"/{mutant}")
+        for name, delta in worse.items():
+            c["metrics"][name] += delta
+    payload["cells"] += planted
+    payload["groups"] = group_results(payload["cells"])
+    payload["suite"].setdefault("methodology", {})[mutant] = {"mutant": mutant, "tuning": {}}
+    return payload
+
+
+def test_the_gate_must_fail_a_planted_mutant_or_it_fails_itself(tmp_path, capsys):
+    """A gate that passes a random choice as it passes the default says nothing: exit 1."""
+    suite = tmp_path / "s.toml"
+    suite.write_text('[suite]\nname = "s"\nscenarios = ["quickstart"]\nseeds = [0]\n'
+                     '[methodology.default]\n[gate]\nmax_kernel_l1 = 0.3\n')
+    (tmp_path / "caught.json").write_text(json.dumps(_with_planted(baseline(), kernel_l1_max=1.0)))
+    (tmp_path / "blind.json").write_text(json.dumps(_with_planted(baseline())))
+    assert main(["gate", "--suite", str(suite), "--results", str(tmp_path / "caught.json")]) == 0
+    out = capsys.readouterr().out
+    assert "planted random-choice: the gate fails it, as it must (quickstart · random-choice: max_kernel_l1" in out
+    assert main(["gate", "--suite", str(suite), "--results", str(tmp_path / "blind.json")]) == 1
+    captured = capsys.readouterr()
+    assert "planted random-choice: PASSES the gate" in captured.out
+    assert "passes the planted mutant(s) random-choice" in captured.err
