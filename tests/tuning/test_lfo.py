@@ -157,3 +157,12 @@ def test_a_study_records_the_scores_k_hats_and_fits_in_trials_csv(dataset, tmp_p
         assert t["value"] == pytest.approx(np.mean(np.concatenate(weeks)))
     oracle = json.loads((run / "oracle.json").read_text())
     assert [len(w) for w in oracle["week_crps"]] == [6, 6]
+
+
+def test_the_command_line_refuses_lfo_without_a_log_likelihood_in_one_line(tmp_path, capsys):
+    from bayestune.cli import main
+
+    assert main(["tune", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "run"), "--validation", "lfo"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("bayestune: error:") and "pymc-marketing-nutpie" in err
+    assert not (tmp_path / "run").exists()
