@@ -32,7 +32,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayestune.errors import BayestuneError
+from bayestune.scores import per_week
+from bayestune.scores.weighted import weighted_per_week
 from bayestune.tuning.folds import Fold
+from bayestune.tuning.gate import check
 
 if TYPE_CHECKING:
     from bayestune.simulator.dataset import Dataset
@@ -135,10 +138,7 @@ def run_lfo(
     score: str,
 ) -> float:
     """Score ``candidate`` by PSIS-LFO over ``blocks``; :func:`bayestune.tuning.trial.run_trial`'s contract."""
-    from bayestune.scores import per_week
-    from bayestune.scores.weighted import weighted_per_week
-    from bayestune.tuning.gate import check
-    from bayestune.tuning.trial import GateFailed, Pruned, fold_seed
+    from bayestune.tuning.trial import GateFailed, Pruned, fold_seed  # trial.py imports this module
 
     data, columns = dataset.data, dataset.columns
     y = data[columns.target].to_numpy(dtype=float)
