@@ -502,8 +502,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--draws", type=int, help="draws per chain in the search (default: 500)")
     p.add_argument("--tune", type=int, help="tuning steps per chain in the search (default: 500)")
     p.add_argument("--chains", type=int, help="chains in the search (default: 2)")
-    p.add_argument("--validation", metavar="rolling|tail|PATH",
-                   help="rolling-origin folds, one tail holdout, or a fold plan's import path (default: rolling)")
+    p.add_argument("--validation", metavar="rolling|tail|lfo|PATH",
+                   help="rolling-origin folds, one tail holdout, PSIS leave-future-out (needs --fitter "
+                        "pymc-marketing-nutpie) or a fold plan's import path (default: rolling)")
     p.add_argument("--folds", type=int, help="rolling-origin folds (default: 3)")
     p.add_argument("--horizon", type=int, help="weeks predicted per fold (default: 8)")
     p.add_argument("--seed", type=int, help="seed of the study and every fit (default: 0)")

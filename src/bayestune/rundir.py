@@ -52,10 +52,10 @@ TRIAL_COLUMNS = (
     "number", "state", "value", "yearly_seasonality", "l_max", "adstock", "saturation",
     "fold_crps", "week_crps", "max_divergence_rate", "max_rhat", "min_ess_bulk",
     "seconds_build", "seconds_compile", "seconds_sample", "seconds_predict", "seconds_total",
-    "fitter", "sampler", "seed", "fold_seeds", "pruned_reason", "error", "interrupted",
+    "fitter", "sampler", "seed", "fold_seeds", "pruned_reason", "error", "interrupted", "fits", "pareto_k",
 )
 """The columns of ``trials.csv``, in order (a header even before the first trial ends)."""
-_ADDED_COLUMNS: dict[str, Any] = {"fitter": None, "interrupted": False}
+_ADDED_COLUMNS: dict[str, Any] = {"fitter": None, "interrupted": False, "fits": None, "pareto_k": "[]"}
 """Columns added to ``trials.csv`` since its first layout, and what an older file reads as."""
 TRIALS_SCHEMA = "bayestune.trials/1"
 """``trials.csv`` has no room for a schema field: its header is its schema."""
@@ -122,6 +122,13 @@ class TrialRow(_Model):
     pruned_reason: str | None
     error: str | None
     interrupted: bool
+    fits: int | None = None
+    """Exact fits the trial made: one per fold, or PSIS-LFO's first fit and its refits (``None``
+    in runs from before it was recorded)."""
+    pareto_k: str = "[]"
+    """PSIS-LFO: the k̂ of each scored week's importance weights, per block; a week whose k̂ passed
+    ``lfo.k_threshold`` was predicted by a refit, as was one with ``null`` (weights too degenerate
+    to smooth) after the trial's first week (the first fit's); ``[]`` for other validations."""
 
 
 class BestRecord(_Versioned):
@@ -237,6 +244,10 @@ class OracleRecord(_Versioned):
     timings: dict[str, float] = {}
     gate_failures: list[str] = []
     crps_units: str = CRPS_UNITS
+    fits: int | None = None
+    """Exact fits made (as in ``trials.csv``)."""
+    pareto_k: list[list[float | None]] = []
+    """PSIS-LFO's k̂ per scored week (as in ``trials.csv``)."""
 
 
 class ReplicateFit(_Model):

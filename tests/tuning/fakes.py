@@ -165,3 +165,34 @@ class NamedSampler(FakeFitter):
     """Says which sampler it runs, whatever the config's ``sampler``."""
 
     sampler_name = "fake-nuts"
+
+
+class LFOFake(FakeFitter):
+    """A fake with the log-likelihood PSIS-LFO needs: a level ``theta`` whose 400 draws are
+    N(window mean, 200), weeks N(theta, ``sigma``). A small ``sigma`` makes the likelihood of
+    newly observed weeks peaked, so the importance weights degenerate and k̂ is large."""
+
+    sigma = 300.0
+
+    def fit(self, candidate, columns, data, settings, seed):
+        fitted, timings = super().fit(candidate, columns, data, settings, seed)
+        level = float(data[columns.target].mean())
+        fitted.theta = level + np.random.default_rng(seed).normal(0, 200, 400)
+        return fitted, timings
+
+    def predict(self, fitted, columns, data, *, seed, out_of_sample):
+        noise = np.random.default_rng(seed).normal(0, self.sigma, size=(fitted.theta.size, len(data)))
+        return fitted.theta[:, None] + noise, 0.05
+
+    def log_likelihood(self, fitted, columns, data):
+        from scipy.stats import norm
+
+        return norm.logpdf(data[columns.target].to_numpy()[None, :], fitted.theta[:, None], self.sigma)
+
+
+class LFOPeaked(LFOFake):
+    sigma = 60.0
+
+
+class LFOFlat(LFOFake):
+    sigma = 1e7

@@ -20,3 +20,12 @@ def crps(observed: np.ndarray, draws: np.ndarray) -> np.ndarray:
 
 
 crps.description = "fair CRPS, target units"  # type: ignore[attr-defined]
+
+
+def _weighted(observed: np.ndarray, draws: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    from bayestune.scores.weighted import weighted_crps
+
+    return weighted_crps(observed, draws, weights)
+
+
+crps.weighted = _weighted  # type: ignore[attr-defined]

@@ -65,6 +65,18 @@ class FinalConfig(_Config):
     structure is the true one). ``false`` skips it."""
 
 
+class LFOConfig(_Config):
+    """PSIS-LFO (``validation = "lfo"``, :mod:`bayestune.tuning.lfo`)."""
+
+    min_history: int | None = Field(None, gt=0)
+    """Weeks before the first forecast origin; by default the first rolling fold's fitted weeks
+    (``weeks - final.test_weeks - folds * horizon``)."""
+    ahead: int = Field(1, gt=0)
+    """How many weeks ahead each week is scored (1: one step ahead)."""
+    k_threshold: float = Field(0.7, gt=0)
+    """Refit exactly when the Pareto k̂ of the importance weights passes this."""
+
+
 class PrunerConfig(_Config):
     """The pruner (:mod:`bayestune.tuning.pruner`): a name or import path and its keyword arguments."""
 
@@ -91,8 +103,8 @@ class TuningConfig(_Config):
     tune: int = Field(500, gt=0)
     chains: int = Field(2, gt=0)
     validation: str = "rolling"
-    """Which weeks are fitted and which scored: ``rolling``, ``tail`` or a fold plan's import path
-    (:mod:`bayestune.tuning.folds`)."""
+    """Which weeks are fitted and which scored: ``rolling``, ``tail``, ``lfo`` (PSIS leave-future-out,
+    :mod:`bayestune.tuning.lfo`) or a fold plan's import path (:mod:`bayestune.tuning.folds`)."""
     folds: int = Field(3, gt=0)
     horizon: int = Field(8, gt=0)
     seed: int = Field(0, ge=0)
@@ -115,6 +127,7 @@ class TuningConfig(_Config):
     space: SpaceConfig = SpaceConfig()
     gate: GateConfig = GateConfig()
     final: FinalConfig = FinalConfig()
+    lfo: LFOConfig = LFOConfig()
     pruner: PrunerConfig = PrunerConfig()
     optuna_sampler: OptunaSamplerConfig = OptunaSamplerConfig()
 
@@ -148,6 +161,12 @@ class TuningConfig(_Config):
                 resolve_fitter(self.fitter, "fitter")
             if self.validation not in PLANS:
                 resolve_plan(self.validation, "validation")
+            if self.validation == "lfo":
+                from bayestune.tuning.lfo import lfo_problem
+
+                problem = lfo_problem(resolve_fitter(self.fitter, "fitter"), self.fitter)
+                if problem:
+                    raise BayestuneError(problem, "validation")
             if self.sampler != "numpyro":  # a backend that cannot run here fails now, not in every trial
                 from bayestune.tuning.backends import sampler_problem
 

@@ -1,7 +1,8 @@
 """Time-series validation folds: rolling origin (expanding window) or one tail holdout.
 
 Which weeks are fitted and which are scored is the ``validation`` seam: a config names a fold
-plan (``validation = "rolling"``) by a built-in name (``rolling``, ``tail``), an entry point of
+plan (``validation = "rolling"``) by a built-in name (``rolling``, ``tail``, ``lfo``: PSIS
+leave-future-out, :mod:`bayestune.tuning.lfo`), an entry point of
 group ``bayestune.validation`` or an import path ``package.module:object``
 (:mod:`bayestune.plugins`). A plan is any callable ``plan(weeks, config) -> list[Fold]``.
 
@@ -80,7 +81,8 @@ def search_folds(
     ]
 
 
-BUILTINS: dict[str, str] = {"rolling": "bayestune.tuning.folds:rolling", "tail": "bayestune.tuning.folds:tail"}
+BUILTINS: dict[str, str] = {"rolling": "bayestune.tuning.folds:rolling", "tail": "bayestune.tuning.folds:tail",
+                            "lfo": "bayestune.tuning.lfo:lfo"}
 
 
 def rolling(weeks: int, config: TuningConfig) -> list[Fold]:

@@ -56,6 +56,8 @@ def trial_rows(study: optuna.Study) -> list[TrialRow]:
             "pruned_reason": a.get("pruned_reason"),
             "error": a.get("error"),
             "interrupted": t.number in interrupted,
+            "fits": a.get("fits"),
+            "pareto_k": json.dumps(a.get("pareto_k", [])),
         }
         rows.append(TrialRow(**row))
     return rows

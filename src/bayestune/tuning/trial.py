@@ -21,6 +21,7 @@ from bayestune.tuning.fitters import DEFAULT as DEFAULT_FITTER
 from bayestune.tuning.fitters import Fitter, resolve_fitter
 from bayestune.tuning.folds import Fold
 from bayestune.tuning.gate import GateThresholds, check
+from bayestune.tuning.lfo import LFOBlock, run_lfo
 from bayestune.tuning.model import Candidate, FitSettings, Timings
 
 
@@ -52,6 +53,12 @@ class TrialRecord:
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
     gate_failures: list[str] = field(default_factory=list)
+    fits: int = 0
+    """Exact fits made (a rolling trial: one per fold; PSIS-LFO: the first and every refit)."""
+    pareto_k: list[list[float | None]] = field(default_factory=list)
+    """PSIS-LFO only: k̂ of each scored week's weights per block; a week whose k̂ passed the
+    threshold was refitted exactly, as was one with ``None`` (weights too degenerate to smooth)
+    after the first week (the first fit's)."""
 
     @property
     def value(self) -> float:
@@ -66,6 +73,8 @@ class TrialRecord:
             "diagnostics": self.diagnostics,
             "timings": self.timings.to_dict(),
             "gate_failures": self.gate_failures,
+            "fits": self.fits,
+            "pareto_k": self.pareto_k,
         }
 
 
@@ -97,6 +106,9 @@ def run_trial(
 ) -> float:
     """Score ``candidate`` on the folds (``score``, by default the CRPS); fill ``record`` as it goes.
 
+    PSIS-LFO's blocks (:class:`~bayestune.tuning.lfo.LFOBlock`, ``validation = "lfo"``) are
+    scored by :func:`bayestune.tuning.lfo.run_lfo`: the same contract, fewer exact fits.
+
     Parameters
     ----------
     predictions_dir
@@ -120,11 +132,16 @@ def run_trial(
     Pruned
         ``report`` asked to stop.
     """
-    data, columns = dataset.data, dataset.columns
     fitter = resolve_fitter(fitter) if isinstance(fitter, str) else fitter
+    if folds and all(isinstance(f, LFOBlock) for f in folds):
+        return run_lfo(candidate, dataset, folds, settings, thresholds, seed=seed, trial_number=trial_number,
+                       record=record, report=report, predictions_dir=predictions_dir, prefix=prefix,
+                       enforce_gate=enforce_gate, fitter=fitter, score=score)
+    data, columns = dataset.data, dataset.columns
     for fold in folds:
         s = fold_seed(seed, trial_number, fold.index)
         record.seeds.append(s)
+        record.fits += 1
         mmm, timings = fitter.fit(candidate, columns, data.iloc[: fold.fit_end], settings, s)
         try:
             diag = fitter.diagnose(mmm)

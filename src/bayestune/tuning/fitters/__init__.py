@@ -17,6 +17,11 @@ A fitter is an object (or a class, instantiated without arguments, or a module) 
     and benchmarked on the search's figures, not evaluated for recovery.
 ``release()``
     Free what the last fit left behind (called after every fit).
+``log_likelihood(fitted, columns, data) -> array`` (optional)
+    Each posterior draw's log density of each week of ``data`` (the weeks after the fitted
+    ones, carry-over kept), shape ``(draws, weeks)``, in target units: PSIS-LFO's importance
+    weights (``validation = "lfo"``, :mod:`bayestune.tuning.lfo`), refused at config time for
+    a fitter without it. ``pymc-marketing-nutpie`` has it.
 ``sampler_name`` (optional)
     The sampler the fitter runs, as ``trials.csv`` and ``environment.json`` record it beside
     the fitter's name: a string, or a method that takes the configured sampler (``--sampler``)

@@ -114,6 +114,27 @@ class PyMCMarketingNutpieFitter:
         draws = y[:, -len(data):] * float(fitted.window["target_scale"])
         return draws, time.perf_counter() - start
 
+    def log_likelihood(self, fitted: NutpieFit, columns: ColumnRoles, data: pd.DataFrame) -> np.ndarray:
+        """Each posterior draw's log density of each week of ``data`` (the weeks after the fitted
+        ones, carry-over kept), ``(draws, weeks)``, in target units (PSIS-LFO's weights).
+
+        PyMC-Marketing's likelihood: the scaled target is Normal around the mean with scale
+        ``y_sigma``, so in target units the density is that one less ``log(target_scale)``.
+        """
+        from scipy.stats import norm
+
+        post = fitted.posterior()
+        if "y_sigma" not in post:
+            raise ValueError("the model's likelihood has no y_sigma: only a Normal likelihood is supported")
+        frame = pd.concat([fitted.frame, data], ignore_index=True)
+        inputs = {**series_data(columns, frame),
+                  "channel_scale": fitted.window["channel_scale"], "target_scale": fitted.window["target_scale"]}
+        mu, _ = fitted.program.draw(post, inputs, seed=0)
+        scale = float(fitted.window["target_scale"])
+        observed = data[columns.target].to_numpy(dtype=float) / scale
+        sigma = np.asarray(post["y_sigma"], dtype=float).reshape(-1, 1)
+        return norm.logpdf(observed, mu[:, -len(data):], sigma) - np.log(scale)
+
     def diagnose(self, fitted: NutpieFit) -> Diagnostics:
         return diagnose(fitted.idata, fitted.program.free)
 
