@@ -35,7 +35,6 @@ from bayestune.errors import BayestuneError
 from bayestune.scores import per_week
 from bayestune.scores.weighted import weighted_per_week
 from bayestune.tuning.folds import Fold
-from bayestune.tuning.gate import check
 
 if TYPE_CHECKING:
     from bayestune.simulator.dataset import Dataset
@@ -138,7 +137,7 @@ def run_lfo(
     score: str,
 ) -> float:
     """Score ``candidate`` by PSIS-LFO over ``blocks``; :func:`bayestune.tuning.trial.run_trial`'s contract."""
-    from bayestune.tuning.trial import GateFailed, Pruned, fold_seed  # trial.py imports this module
+    from bayestune.tuning.trial import Pruned, fold_seed, gate_fit  # trial.py imports this module
 
     data, columns = dataset.data, dataset.columns
     y = data[columns.target].to_numpy(dtype=float)
@@ -152,14 +151,7 @@ def run_lfo(
         record.fits += 1
         fitted, timings = fitter.fit(candidate, columns, data.iloc[:origin], settings, s)
         try:
-            diag = fitter.diagnose(fitted)
-            record.diagnostics.append(diag.to_dict())
-            passed, reasons = check(diag, thresholds)
-            if not passed:
-                if enforce_gate:
-                    record.timings.add(timings)
-                    raise GateFailed(index, reasons)
-                record.gate_failures.append(f"fit {index}: " + "; ".join(reasons))
+            gate_fit(fitter, fitted, record, thresholds, timings, index=index, label="fit", enforce_gate=enforce_gate)
             after = data.iloc[origin:end]
             draws, timings.predict = fitter.predict(fitted, columns, after, seed=s, out_of_sample=True)
             log_lik = np.asarray(getattr(fitter, LOG_LIKELIHOOD)(fitted, columns, after), dtype=float)

@@ -78,6 +78,24 @@ class TrialRecord:
         }
 
 
+def gate_fit(fitter: Fitter, fitted: Any, record: TrialRecord, thresholds: GateThresholds, timings: Timings, *,
+             index: int, label: str, enforce_gate: bool) -> None:
+    """Diagnose ``fitted`` into ``record`` and apply the convergence gate to it.
+
+    A failure raises :class:`GateFailed` (the fit's seconds counted first), or, with
+    ``enforce_gate=False``, is only recorded as ``"<label> <index>: <reasons>"``.
+    """
+    diag = fitter.diagnose(fitted)
+    record.diagnostics.append(diag.to_dict())
+    passed, reasons = check(diag, thresholds)
+    if passed:
+        return
+    if enforce_gate:
+        record.timings.add(timings)
+        raise GateFailed(index, reasons)
+    record.gate_failures.append(f"{label} {index}: " + "; ".join(reasons))
+
+
 FINAL_STAGE = 2**31 - 1
 """Stands in for the trial number when seeding the final stage's fits."""
 
@@ -144,14 +162,8 @@ def run_trial(
         record.fits += 1
         mmm, timings = fitter.fit(candidate, columns, data.iloc[: fold.fit_end], settings, s)
         try:
-            diag = fitter.diagnose(mmm)
-            record.diagnostics.append(diag.to_dict())
-            passed, reasons = check(diag, thresholds)
-            if not passed:
-                if enforce_gate:
-                    record.timings.add(timings)
-                    raise GateFailed(fold.index, reasons)
-                record.gate_failures.append(f"fold {fold.index}: " + "; ".join(reasons))
+            gate_fit(fitter, mmm, record, thresholds, timings, index=fold.index, label="fold",
+                     enforce_gate=enforce_gate)
             if fold.in_sample:  # the fit saw these weeks: predicted in sample, from the series' start
                 draws, timings.predict = fitter.predict(
                     mmm, columns, data.iloc[: fold.test_end], seed=s, out_of_sample=False
