@@ -141,3 +141,19 @@ def test_the_gate_says_when_it_passes_a_planted_mutant(tmp_path, capsys):
     assert "gate WARNING: it passes the planted mutant(s) random-choice" in captured.err
     assert main(["gate", "--suite", str(suite), "--results", str(tmp_path / "blind.json"), "--require-catch"]) == 1
     assert "gate FAILED: it passes the planted mutant(s) random-choice" in capsys.readouterr().err
+
+
+def test_a_gate_check_the_default_fails_too_does_not_catch_a_mutant():
+    """Where the default fails a check on a scenario, a mutant failing it there is not told apart by it."""
+    from bayestune.bench.catch import catch_matrix
+
+    payload = degraded(baseline(), kernel_l1_max=1.0)  # the default fails max_kernel_l1
+    payload["suite"]["gate"] = {"methodologies": ["default"], "max_kernel_l1": 0.3, "max_gap_ratio": 2.0}
+    same = catch_matrix(_with_planted(payload), alpha=0.05, power=0.8)
+    (caught,) = same
+    assert not caught.gate_failed and caught.gate_shared and not caught.flagged
+    payload = degraded(baseline(), kernel_l1_max=1.0)
+    payload["suite"]["gate"] = {"methodologies": ["default"], "max_kernel_l1": 0.3, "max_gap_ratio": 2.0}
+    (caught,) = catch_matrix(_with_planted(payload, gap_ratio=5.0), alpha=0.05, power=0.8)
+    assert [line.split(": ")[1].split(" ")[0] for line in caught.gate_failed] == ["max_gap_ratio"]
+    assert caught.flagged

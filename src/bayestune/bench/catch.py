@@ -9,7 +9,8 @@ default, by both of its judges:
   (:mod:`bayestune.bench.paired`, as ``bench compare`` judges a new methodology); a metric
   judged *worse* flags it;
 - **the gate**: the suite's ``[gate]`` thresholds (:mod:`bayestune.bench.gate`) applied to
-  it; a failing check flags it.
+  it; a failing check flags it, unless the default fails the same check on the same scenario
+  (a check that fails both cannot tell them apart: it is listed, not counted).
 
 The catch rate is the share of mutants flagged; the false-alarm rate is the share of reruns
 flagged. Under no difference, a rerun's paired comparison says *worse* or *better* on any
@@ -47,7 +48,9 @@ class Caught:
     """Metrics the paired comparison judged worse (Holm-adjusted)."""
     better: list[str] = field(default_factory=list)
     gate_failed: list[str] = field(default_factory=list)
-    """The gate checks it failed, as lines."""
+    """The gate checks it failed and the default passed, as lines."""
+    gate_shared: list[str] = field(default_factory=list)
+    """The gate checks it failed as the default failed them too (not a flag)."""
 
     @property
     def flagged(self) -> bool:
@@ -74,17 +77,22 @@ def catch_matrix(payload: dict[str, Any], *, alpha: float, power: float) -> list
     metrics = quality_metrics(payload)
     rules = GateRules.model_validate(payload.get("suite", {}).get("gate") or {})
     base_cells = [c for c in payload["cells"] if c["cell"]["methodology"] == default]
+    default_fails = {(c.group.rsplit(" · ", 1)[0], c.rule)
+                     for c in gate_checks(payload, rules.model_copy(update={"methodologies": (default,)}))
+                     if not c.passed}
     order = list(MUTANTS)
     out = []
     for name, mutant in sorted(planted.items(), key=lambda nm: (nm[1] == RERUN, order.index(nm[1])
                                                                  if nm[1] in order else len(order), nm[0])):
         pairing = pair_cells(base_cells, [c for c in payload["cells"] if c["cell"]["methodology"] == name])
         tests = judge(paired_tests(pairing, metrics, alpha=alpha, power=power), alpha)
-        checks = gate_checks(payload, rules.model_copy(update={"methodologies": (name,)}))
+        failing = [c for c in gate_checks(payload, rules.model_copy(update={"methodologies": (name,)}))
+                   if not c.passed]
+        shared = [c for c in failing if (c.group.rsplit(" · ", 1)[0], c.rule) in default_fails]
         out.append(Caught(name, mutant, len(pairing.pairs), sum(t.judged for t in tests),
                           [t.metric for t in tests if t.verdict == "worse"],
                           [t.metric for t in tests if t.verdict == "better"],
-                          [c.line() for c in checks if not c.passed]))
+                          [c.line() for c in failing if c not in shared], [c.line() for c in shared]))
     return out
 
 
@@ -126,12 +134,15 @@ def to_markdown(caught: list[Caught], payload: dict[str, Any], *, alpha: float, 
              "for the gate.", ""]
     own = default_gate(payload)
     if own:
-        lines += [f"{default} itself fails the gate ({'; '.join(own)}): a gate flag says little here.", ""]
+        lines += [f"{default} itself fails the gate ({'; '.join(own)}): a mutant failing the same check on the "
+                  "same scenario is not counted as caught by it (listed in parentheses).", ""]
     if figure:
         lines += [f"![catch matrix]({figure})", ""]
     lines += ["| methodology | planted | cells | tests | flagged | worse on | gate |", "|" + "---|" * 7]
     for c in caught:
         gate = "; ".join(line.removeprefix("FAIL  ") for line in c.gate_failed) or "passes"
+        if c.gate_shared:
+            gate += " (as the default fails: " + "; ".join(line.removeprefix("FAIL  ") for line in c.gate_shared) + ")"
         lines.append(f"| {c.methodology} | {c.mutant} | {c.cells} | {c.judged} | "
                      f"{'**yes**' if c.flagged else 'no'} | {', '.join(c.worse) or '–'} | {gate} |")
     lines.append("")
