@@ -100,3 +100,14 @@ def test_resolution_order_and_entry_points():
     assert resolve_rule("one-se") is one_se
     with pytest.raises(BayestuneError, match="not an import path"):
         resolve_rule(":fewest_lags")
+
+
+def test_a_factory_named_with_an_argument_is_called_with_it():
+    """``package.module:factory(ARG)``: the object is called with the text in the parentheses."""
+    from bayestune.plugins import load
+
+    got = load("fitter", "bayestune.bench.mutants.carry_over:NoCarryOver(tests.tuning.fakes:FakeFitter)", {}, "t")
+    from tests.tuning.fakes import FakeFitter
+
+    assert isinstance(got.inner, FakeFitter)
+    assert load("x", "collections:OrderedDict", {}, "t").__name__ == "OrderedDict"  # no parentheses: the object

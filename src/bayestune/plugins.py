@@ -7,7 +7,10 @@ one of three kinds of string, tried in this order:
 1. a built-in name (``"one-se"``, ``"crps"``, ``"TPESampler"``);
 2. an entry point of group ``bayestune.<seam>`` that an installed package declares
    (``[project.entry-points."bayestune.selection"] my-rule = "pkg.mod:rule"``);
-3. an import path ``package.module:object`` (dots after the colon walk attributes).
+3. an import path ``package.module:object`` (dots after the colon walk attributes);
+   ``package.module:factory(ARG)`` calls that object with the string ``ARG`` (everything
+   between the first ``(`` and the final ``)``), so a plug-in that wraps another can name it:
+   ``bayestune.bench.mutants.carry_over:NoCarryOver(pymc-marketing)``.
 
 The string, never the object, is what configs, run dirs, suite fingerprints and workers
 carry: a process-pool or Dask worker resolves it again, and a resumed run finds the same
@@ -39,6 +42,14 @@ def _load_path(path: str) -> Any:
     return obj
 
 
+def _argument(attr: str) -> tuple[str, str | None]:
+    """``"factory(ARG)"`` -> ``("factory", "ARG")``; anything else -> ``(attr, None)``."""
+    head, paren, rest = attr.partition("(")
+    if not paren or not rest.endswith(")"):
+        return attr, None
+    return head, rest[:-1]
+
+
 def _entry_point(seam: str, name: str) -> Any | None:
     found = entry_points(group=f"bayestune.{seam}", name=name)
     return next(iter(found), None)
@@ -64,6 +75,7 @@ def load(seam: str, name: str, builtins: Mapping[str, str], where: str) -> Any:
             raise BayestuneError(f"{seam}: unknown name {name!r} (known: {known}; or an import path "
                                  "'package.module:object')", where)
         module_name, _, attr = name.partition(":")
+        attr, argument = _argument(attr)
         if not module_name or not attr:
             raise BayestuneError(f"{seam}: {name!r} is not an import path 'package.module:object'", where)
         try:
@@ -76,7 +88,7 @@ def load(seam: str, name: str, builtins: Mapping[str, str], where: str) -> Any:
             if not hasattr(obj, part):
                 raise BayestuneError(f"{seam}: {module_name!r} has no attribute {attr!r} ({name!r})", where)
             obj = getattr(obj, part)
-        return obj
+        return obj if argument is None else obj(argument)
     except BayestuneError:
         raise
     except Exception as exc:  # noqa: BLE001 - whatever a plug-in's import raises is the user's to fix

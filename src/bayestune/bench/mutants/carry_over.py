@@ -12,8 +12,8 @@ path (the fitter seam's own strings)::
     fitter = "bayestune.bench.mutants.carry_over:NoCarryOver(pymc-marketing)"
     fitter = "bayestune.bench.mutants.carry_over:NoCarryOver(tests.tuning.fakes:FakeFitter)"
 
-The plug-in loader walks the part after the colon as attributes split at dots, so the
-wrapped name is gathered part by part (:class:`_Gathering`) until its closing parenthesis.
+The plug-in loader calls :class:`NoCarryOver` with the text between the parentheses
+(:mod:`bayestune.plugins`, a factory with one argument).
 """
 
 from __future__ import annotations
@@ -57,27 +57,3 @@ class NoCarryOver:
     def release(self) -> None:
         self.inner.release()
 
-
-class _Gathering:
-    """The wrapped fitter's name so far, while the loader walks it as dotted attributes."""
-
-    def __init__(self, text: str) -> None:
-        self._text = text
-
-    def __getattr__(self, part: str) -> Any:
-        if part.startswith("__"):
-            raise AttributeError(part)
-        return _gathered(f"{self._text}.{part}")
-
-
-def _gathered(text: str) -> Any:
-    if text.endswith(")"):
-        return NoCarryOver(text[len(PREFIX):-1])
-    return _Gathering(text)
-
-
-def __getattr__(name: str) -> Any:
-    """``NoCarryOver(<fitter>)`` as a module attribute (PEP 562), for the plug-in loader."""
-    if name.startswith(PREFIX):
-        return _gathered(name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
