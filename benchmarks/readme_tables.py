@@ -62,7 +62,10 @@ def catch_table(payload: dict[str, Any]) -> list[str]:
     caught = catch_matrix(payload, alpha=alpha, power=power)
     if not caught:
         raise SystemExit("readme_tables: the results hold no planted mutants")
-    return [line for line in to_markdown(caught, payload, alpha=alpha, figure=None)[2:] if line != ""]
+    lines = to_markdown(caught, payload, alpha=alpha, figure=None)[2:]  # without its heading
+    while lines and lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 KINDS = {"methodologies": methodology_table, "catch": catch_table}

@@ -44,7 +44,8 @@ def plot_catch_matrix(caught: Sequence[Caught], path: str | Path) -> Path:
     rows = [f"{c.methodology} ({'rerun' if c.rerun else 'mutant'})" if c.methodology != c.mutant else c.methodology
             for c in caught]
     label_w = 0.075 * max(len(r) for r in rows) + 0.4
-    fig = Figure(figsize=(label_w + 0.9 * len(cols) + 0.6, 1.6 + 0.38 * len(rows)), layout="constrained")
+    # wide enough for the two-line title and the legend, however few judge columns there are
+    fig = Figure(figsize=(max(label_w + 0.9 * len(cols) + 0.6, 5.6), 1.9 + 0.38 * len(rows)), layout="constrained")
     ax = fig.subplots()
     ax.imshow(grid, cmap=COLOURMAP, vmin=NOT, vmax=FLAGGED, aspect="auto")
     for i in range(grid.shape[0]):
@@ -62,7 +63,7 @@ def plot_catch_matrix(caught: Sequence[Caught], path: str | Path) -> Path:
         ax.axhline(min(reruns) - 0.5, color="black", lw=1.2)
     caught_n = sum(c.flagged for c in caught if not c.rerun)
     alarms = sum(c.flagged for c in caught if c.rerun)
-    fig.suptitle(f"Catch matrix: {caught_n}/{len(caught) - len(reruns)} mutants caught, "
+    fig.suptitle(f"Catch matrix: {caught_n}/{len(caught) - len(reruns)} mutants caught,\n"
                  f"{alarms}/{len(reruns)} reruns flagged (false alarms)", fontsize=11)
     fig.legend(handles=[Patch(color=COLOURS["worse"], label="flagged (worse, or gate failed)"),
                         Patch(color="0.92", label="not flagged")],
