@@ -39,14 +39,16 @@ def baseline() -> dict:
 def degraded(base: dict, method: str = "default", **shift) -> dict:
     """A copy of ``base`` with each named figure of ``method``'s cells shifted (or scaled for seconds).
 
-    A shift given as a sequence is per cell, indexed by the cell's seed: a shift the same in
-    every cell has no spread, which the paired test judges only by the exact sign flip."""
+    A shift given as a sequence is per cell, indexed by the cell's seed (by its place among
+    ``method``'s cells when they share a seed, as one seed of several scenarios do): a shift the
+    same in every cell has no spread, which the paired test judges only by the exact sign flip."""
     new = copy.deepcopy(base)
-    for c in new["cells"]:
-        if c["cell"]["methodology"] == method:
-            for name, delta in shift.items():
-                if isinstance(delta, list | tuple):
-                    delta = delta[c["cell"]["seed"]]
-                c["metrics"][name] = c["metrics"][name] * delta if name.startswith("seconds") else c["metrics"][name] + delta
+    mine = [c for c in new["cells"] if c["cell"]["methodology"] == method]
+    by_seed = len({c["cell"]["seed"] for c in mine}) == len(mine)
+    for place, c in enumerate(mine):
+        for name, delta in shift.items():
+            if isinstance(delta, list | tuple):
+                delta = delta[c["cell"]["seed"] if by_seed else place]
+            c["metrics"][name] = c["metrics"][name] * delta if name.startswith("seconds") else c["metrics"][name] + delta
     new["groups"] = group_results(new["cells"])
     return new
