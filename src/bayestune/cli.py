@@ -385,16 +385,14 @@ def _gate_on_mutants(payload: dict[str, Any], rules: Any) -> list[str]:
 
     Prints a line per mutant; returns the mutants the gate passes (it cannot tell them from the default).
     """
-    from bayestune.bench.catch import planted_methodologies
-    from bayestune.bench.gate import gate_checks
+    from bayestune.bench.catch import failing_checks, planted_methodologies
     from bayestune.bench.mutants import RERUN
 
     blind = []
     for name, mutant in planted_methodologies(payload).items():
         if mutant == RERUN:
             continue
-        failing = [c for c in gate_checks(payload, rules.model_copy(update={"methodologies": (name,)}))
-                   if not c.passed]
+        failing = failing_checks(payload, rules, name)
         if failing:
             print(f"  planted {name}: the gate fails it, as it must ({failing[0].line().removeprefix('FAIL  ')}"
                   + (f"; {len(failing) - 1} more" if len(failing) > 1 else "") + ")")

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bayestune.bench.gate import gate_checks
+from bayestune.bench.gate import Check, gate_checks
 from bayestune.bench.mutants import MUTANTS, RERUN
 from bayestune.bench.paired import default_and_reference, judge, pair_cells, paired_tests, quality_metrics
 from bayestune.bench.suite import GateRules
@@ -61,6 +61,12 @@ class Caught:
         return self.mutant == RERUN
 
 
+def failing_checks(payload: dict[str, Any], rules: GateRules, methodology: str) -> list[Check]:
+    """The suite's gate checks that ``methodology`` fails."""
+    return [c for c in gate_checks(payload, rules.model_copy(update={"methodologies": (methodology,)}))
+            if not c.passed]
+
+
 def planted_methodologies(payload: dict[str, Any]) -> dict[str, str]:
     """Methodology -> its mutant name (or ``"rerun"``), for every planted methodology that ran."""
     declared = payload.get("suite", {}).get("methodology") or {}
@@ -77,17 +83,14 @@ def catch_matrix(payload: dict[str, Any], *, alpha: float, power: float) -> list
     metrics = quality_metrics(payload)
     rules = GateRules.model_validate(payload.get("suite", {}).get("gate") or {})
     base_cells = [c for c in payload["cells"] if c["cell"]["methodology"] == default]
-    default_fails = {(c.group.rsplit(" · ", 1)[0], c.rule)
-                     for c in gate_checks(payload, rules.model_copy(update={"methodologies": (default,)}))
-                     if not c.passed}
+    default_fails = {(c.group.rsplit(" · ", 1)[0], c.rule) for c in failing_checks(payload, rules, default)}
     order = list(MUTANTS)
     out = []
     for name, mutant in sorted(planted.items(), key=lambda nm: (nm[1] == RERUN, order.index(nm[1])
                                                                  if nm[1] in order else len(order), nm[0])):
         pairing = pair_cells(base_cells, [c for c in payload["cells"] if c["cell"]["methodology"] == name])
         tests = judge(paired_tests(pairing, metrics, alpha=alpha, power=power), alpha)
-        failing = [c for c in gate_checks(payload, rules.model_copy(update={"methodologies": (name,)}))
-                   if not c.passed]
+        failing = failing_checks(payload, rules, name)
         shared = [c for c in failing if (c.group.rsplit(" · ", 1)[0], c.rule) in default_fails]
         out.append(Caught(name, mutant, len(pairing.pairs), sum(t.judged for t in tests),
                           [t.metric for t in tests if t.verdict == "worse"],
@@ -109,8 +112,7 @@ def default_gate(payload: dict[str, Any]) -> list[str]:
     if default is None:
         return []
     rules = GateRules.model_validate(payload.get("suite", {}).get("gate") or {})
-    return [c.line() for c in gate_checks(payload, rules.model_copy(update={"methodologies": (default,)}))
-            if not c.passed]
+    return [c.line() for c in failing_checks(payload, rules, default)]
 
 
 def _rate(k: int, n: int) -> str:

@@ -27,7 +27,7 @@ from bayestune.tuning.config import TuningConfig
 from bayestune.tuning.fitters import Fitter, resolve_fitter
 from bayestune.tuning.final_oracle import final_oracle_line, run_final_oracle
 from bayestune.tuning.folds import final_split
-from bayestune.tuning.gate import GateThresholds, check
+from bayestune.tuning.gate import GateThresholds, check, strict_gate_words
 from bayestune.tuning.model import Candidate, FitSettings
 from bayestune.tuning.trial import FINAL_STAGE, fold_seed
 
@@ -87,12 +87,6 @@ def _fit_record(fitter: Fitter, mmm, timings, thresholds: GateThresholds, path: 
     }
 
 
-def _gate_words(record: dict[str, Any]) -> str:
-    if record["strict_gate_passed"]:
-        return "strict gate passed"
-    return "strict gate FAILED: " + "; ".join(record["strict_gate_failures"])
-
-
 def run_final(
     candidate: Candidate, dataset: Dataset, config: TuningConfig, run: Path, say: Say | None = None
 ) -> FinalResult:
@@ -128,7 +122,7 @@ def run_final(
     if say:
         say(f"final train-only fit in {time.perf_counter() - start:.0f} s: train CRPS {train_weekly.mean():.1f}, "
             f"test CRPS {test_weekly.mean():.1f} on {len(test_weekly)} never-seen weeks; "
-            + _gate_words(train_record))
+            + strict_gate_words(train_record))
 
     start = time.perf_counter()
     oracle_test = run_final_oracle(
@@ -145,7 +139,7 @@ def run_final(
     del mmm
     fitter.release()
     if say:
-        say(f"final full-data fit in {time.perf_counter() - start:.0f} s: {_gate_words(full_record)}")
+        say(f"final full-data fit in {time.perf_counter() - start:.0f} s: {strict_gate_words(full_record)}")
     return FinalResult(
         float(train_weekly.mean()), float(test_weekly.mean()), (0, split.train_end), (split.train_end, split.test_end),
         train_weekly.tolist(), test_weekly.tolist(), train_record, full_record, oracle_test,

@@ -14,7 +14,6 @@ record says why; this stage never raises.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from bayestune.evaluation.metrics import crps_ensemble
 from bayestune.simulator.dataset import Dataset
 from bayestune.tuning.fitters import Fitter
 from bayestune.tuning.folds import Fold
-from bayestune.tuning.gate import GateThresholds, check
+from bayestune.tuning.gate import GateThresholds, check, strict_gate_words
 from bayestune.tuning.model import Candidate, FitSettings, true_candidate
 from bayestune.tuning.trial import FINAL_STAGE, fold_seed
 
@@ -97,7 +96,6 @@ def final_oracle_line(block: dict[str, Any], chosen_test_crps: float, seconds: f
     if state != "COMPLETE":
         return f"{head} {state}: " + str(block.get("error", "")).strip().splitlines()[0][:200]
     weeks = block["test_range"][1] - block["test_range"][0]
-    gate = "strict gate passed" if block["strict_gate_passed"] else \
-        "strict gate FAILED: " + "; ".join(block["strict_gate_failures"])
+    gate = strict_gate_words(block)
     return (f"{head} in {seconds:.0f} s: test CRPS {block['test_crps']:.1f} on the same {weeks} never-searched "
             f"weeks; chosen minus true {chosen_test_crps - block['test_crps']:+.1f}; {gate}")

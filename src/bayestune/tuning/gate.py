@@ -265,3 +265,10 @@ def check(diag: Diagnostics, thresholds: GateThresholds) -> tuple[bool, list[str
         passed = False
         reasons.append(f"bulk ESS {got} < {lim} ({diag.worst_ess_var})")
     return passed, reasons
+
+
+def strict_gate_words(record: dict[str, Any]) -> str:
+    """How a production fit's record (``strict_gate_passed``, ``strict_gate_failures``) met the strict gate."""
+    if record["strict_gate_passed"]:
+        return "strict gate passed"
+    return "strict gate FAILED: " + "; ".join(record["strict_gate_failures"])
