@@ -107,6 +107,19 @@ def test_log_density_and_gradient_are_pymc_marketings_for_every_form(data, adsto
 
 
 @pytest.mark.slow
+def test_a_structure_compiled_before_loads_from_the_disk_cache(data, folds):
+    """A structure's callbacks, once compiled (here by the fixture's fits), are read from numba's
+    file cache by any later compile of it (a later process does the same), and what is read is
+    PyMC-Marketing's log density."""
+    frame, cols = data
+    _, fits = folds
+    assert fits[0][0].program.disk_cache in ("compiled", "loaded")
+    program = compile_program(_built(TRUE, cols, frame.iloc[:40]))
+    assert program.disk_cache == "loaded"
+    _check_log_density(program, TRUE, cols, frame, (FOLDS[0],))
+
+
+@pytest.mark.slow
 def test_folds_of_one_structure_compile_once(data, folds):
     frame, cols = data
     fitter, fits = folds

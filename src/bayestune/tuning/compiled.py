@@ -102,11 +102,14 @@ class Program:
     """What one structure compiles once: nutpie's model and the batched predictive."""
 
     sampler: Any
-    """``nutpie.compile_pymc_model(..., backend="numba")`` of the MMM, free parameters only."""
+    """nutpie's compiled model of the MMM (numba, free parameters only; :func:`~bayestune.tuning.numba_cached.compile_model`)."""
     free: list[str]
     predictive: Any
     predictive_data: list[str]
     compile_seconds: float
+    disk_cache: str = "off"
+    """Whether the sampler's callbacks were ``"loaded"`` from numba's disk cache, ``"compiled"``
+    and stored there, or nutpie's own uncached ones (``"off"``): :mod:`bayestune.tuning.numba_cached`."""
 
     def with_window(self, data: dict[str, np.ndarray]) -> Any:
         """The sampler on another window's data (no recompilation)."""
@@ -121,13 +124,13 @@ class Program:
 
 def compile_program(mmm: Any) -> Program:
     """Compile a built MMM (``mmm.build_model`` done) once for every window of its structure."""
-    import nutpie
+    from bayestune.tuning.numba_cached import compile_model
 
     start = time.perf_counter()
     free = [rv.name for rv in mmm.model.free_RVs]
-    sampler = nutpie.compile_pymc_model(mmm.model, backend="numba", var_names=free)
+    sampler = compile_model(mmm.model, free)
     predictive, names, data_names = _predictive(mmm.model)
-    program = Program(sampler, free, predictive, data_names, 0.0)
+    program = Program(sampler.model, free, predictive, data_names, 0.0, sampler.disk_cache)
     # The first call links the compiled code: do it here, so compile time is counted as such.
     import pymc as pm
 
