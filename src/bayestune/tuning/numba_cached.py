@@ -111,8 +111,11 @@ def _callback(source: str, name: str, inner: Any, inner_key: str, signature: Any
     key = hashlib.sha256(f"{SOURCE_VERSION}\n{inner_key}\n{source}".encode()).hexdigest()
     env = {"__name__": __name__, "np": np, "carray": numba.carray, "as_pointer": address_as_void_pointer,
            "inner": inner}
-    function = compile_numba_function_src(source, name, env, cache_key=key)
-    callback = numba.cfunc(signature, cache=True)(function)
+
+    def make() -> Any:
+        return numba.cfunc(signature, cache=True)(compile_numba_function_src(source, name, env, cache_key=key))
+
+    callback = make()
     return callback, callback.cache_hits > 0
 
 
@@ -120,8 +123,18 @@ def compile_model(model: Any, var_names: list[str]) -> CompiledModel:
     """``nutpie.compile_pymc_model(model, backend="numba", var_names=var_names)``, disk-cached.
 
     The initial point, the expansion and the model object are nutpie's; only the two C
-    callbacks differ, and only in how they are obtained.
+    callbacks differ, and only in how they are obtained. Compiled without numba's fastmath:
+    with it, code just compiled and code read from the cache differ in the last bits, and a
+    chain's path follows them, so one seed gave other fits on a machine's first run than on
+    later ones (``tests/tuning/test_compiled.py`` checks the two agree bit for bit).
     """
+    from pytensor import config
+
+    with config.change_flags(numba__fastmath=False):
+        return _compile_model(model, var_names)
+
+
+def _compile_model(model: Any, var_names: list[str]) -> CompiledModel:
     import nutpie
     import nutpie.compile_pymc as ncp
     from numba import types
