@@ -151,7 +151,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- tune
-TUNE_FLAGS = ("trials", "sampler", "draws", "tune", "chains", "validation", "folds", "horizon",
+TUNE_FLAGS = ("trials", "sampler", "draws", "tune", "chains", "validation", "folds", "horizon", "step",
               "seed", "storage", "workers", "quiet", "oracle", "selection", "score", "fitter", "replicates",
               "replicate_top")
 
@@ -508,6 +508,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "pymc-marketing-nutpie) or a fold plan's import path (default: rolling)")
     p.add_argument("--folds", type=int, help="rolling-origin folds (default: 3)")
     p.add_argument("--horizon", type=int, help="weeks predicted per fold (default: 8)")
+    p.add_argument("--step", type=int,
+                   help="weeks between rolling folds' origins (default: the horizon; smaller gives more folds)")
     p.add_argument("--seed", type=int, help="seed of the study and every fit (default: 0)")
     p.add_argument("--storage", metavar="URL", help="an Optuna storage URL (default: SQLite in the run dir)")
     p.add_argument("--workers", type=int, help="processes sharing the study (default: 1)")

@@ -188,3 +188,13 @@ def test_a_resumed_run_keeps_its_plugins(dataset, tmp_path):
     tune(dataset, config(trials=2, score="bayestune_example.score:dawid_sebastiani", selection="fewest-lags"), run,
          final=False)
     assert len(pd.read_csv(run / "trials.csv")) == 2 and recorded(run)["selection"] == "fewest-lags"
+
+
+def test_a_rolling_step_fits_and_scores_every_fold(dataset, tmp_path):
+    """``step`` reaches the study: each trial fits and scores ``folds`` overlapping windows."""
+    run = tmp_path / "run"
+    tune(dataset, config(trials=2, validation="rolling", folds=4, horizon=2, step=1), run)
+    assert recorded(run)["step"] == 1
+    trials = pd.read_csv(run / "trials.csv")
+    for weeks in trials["week_crps"].map(json.loads):
+        assert [len(w) for w in weeks] == [2, 2, 2, 2]

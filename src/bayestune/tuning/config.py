@@ -70,7 +70,7 @@ class LFOConfig(_Config):
 
     min_history: int | None = Field(None, gt=0)
     """Weeks before the first forecast origin; by default the first rolling fold's fitted weeks
-    (``weeks - final.test_weeks - folds * horizon``)."""
+    (``weeks - final.test_weeks - horizon - (folds - 1) * step``)."""
     ahead: int = Field(1, gt=0)
     """How many weeks ahead each week is scored (1: one step ahead)."""
     k_threshold: float = Field(0.7, gt=0)
@@ -107,6 +107,12 @@ class TuningConfig(_Config):
     :mod:`bayestune.tuning.lfo`) or a fold plan's import path (:mod:`bayestune.tuning.folds`)."""
     folds: int = Field(3, gt=0)
     horizon: int = Field(8, gt=0)
+    step: int | None = Field(None, gt=0)
+    """Weeks between rolling folds' origins (default: ``horizon``, folds side by side). A smaller
+    step gives more folds over the same weeks (``folds = 16, horizon = 1, step = 1`` scores
+    each of the last 16 search weeks one week ahead from an exact fit); where ``step <
+    horizon`` folds overlap, and a week scored by two folds counts twice in the mean and in
+    the paired standard errors."""
     seed: int = Field(0, ge=0)
     storage: str | None = None
     workers: int = Field(1, gt=0)

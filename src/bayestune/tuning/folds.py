@@ -52,9 +52,12 @@ class Fold:
 
 
 def search_folds(
-    n_weeks: int, *, folds: int, horizon: int, test_weeks: int, min_train: int
+    n_weeks: int, *, folds: int, horizon: int, test_weeks: int, min_train: int, step: int | None = None
 ) -> list[Fold]:
     """Expanding-window folds, each predicting the ``horizon`` weeks after its fit window.
+
+    The last fold ends where the final test window begins; the others start ``step`` weeks
+    apart (``step = horizon``, the default, puts them side by side).
 
     Parameters
     ----------
@@ -66,19 +69,26 @@ def search_folds(
         Final test weeks at the end, kept out of the search.
     min_train
         Fewest weeks the first fold may fit on (more than the largest ``l_max``).
+    step
+        Weeks between consecutive folds' origins (default ``horizon``).
     """
+    step = horizon if step is None else step
     search_end = n_weeks - test_weeks
-    first_train = search_end - folds * horizon
+    first_train = search_end - horizon - (folds - 1) * step
     if first_train < min_train:
         raise BayestuneError(
             f"too few weeks: {n_weeks} weeks leave {first_train} to fit the first fold, "
-            f"need at least {min_train} ({folds} fold(s) x {horizon} weeks + {test_weeks} "
-            "final test weeks); lower --folds, --horizon or final.test_weeks",
+            f"need at least {min_train} ({_span(folds, horizon, step)} + {test_weeks} "
+            "final test weeks); lower --folds, --horizon, --step or final.test_weeks",
             "data.csv",
         )
-    return [
-        Fold(i, first_train + i * horizon, first_train + (i + 1) * horizon) for i in range(folds)
-    ]
+    return [Fold(i, first_train + i * step, first_train + i * step + horizon) for i in range(folds)]
+
+
+def _span(folds: int, horizon: int, step: int) -> str:
+    if step == horizon:
+        return f"{folds} fold(s) x {horizon} weeks"
+    return f"{folds} fold(s) of {horizon} weeks, {step} week(s) apart"
 
 
 BUILTINS: dict[str, str] = {"rolling": "bayestune.tuning.folds:rolling", "tail": "bayestune.tuning.folds:tail",
@@ -86,11 +96,12 @@ BUILTINS: dict[str, str] = {"rolling": "bayestune.tuning.folds:rolling", "tail":
 
 
 def rolling(weeks: int, config: TuningConfig) -> list[Fold]:
-    """Rolling origin: ``config.folds`` expanding windows, each scoring the ``horizon`` weeks after it."""
+    """Rolling origin: ``config.folds`` expanding windows ``config.step`` weeks apart (default:
+    ``horizon``), each scoring the ``horizon`` weeks after it."""
     from bayestune.simulator.dataset import required_weeks
 
     return search_folds(weeks, folds=config.folds, horizon=config.horizon, test_weeks=config.final.test_weeks,
-                        min_train=required_weeks(config.space.l_max[1], 0))
+                        min_train=required_weeks(config.space.l_max[1], 0), step=config.step)
 
 
 def tail(weeks: int, config: TuningConfig) -> list[Fold]:

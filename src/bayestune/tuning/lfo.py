@@ -67,7 +67,7 @@ def lfo(weeks: int, config: TuningConfig) -> list[Fold]:
     from bayestune.simulator.dataset import required_weeks
 
     search_end = weeks - config.final.test_weeks
-    history = config.lfo.min_history or search_end - config.folds * config.horizon
+    history = config.lfo.min_history or search_end - config.horizon - (config.folds - 1) * (config.step or config.horizon)
     need = required_weeks(config.space.l_max[1], 0)
     first = history + config.lfo.ahead - 1
     if history < need or first >= search_end:
