@@ -1,0 +1,84 @@
+"""Where a suite run's minutes went, cell by cell, from the files the run wrote.
+
+    python benchmarks/cell_costs.py RESULTS_DIR [--markdown]
+
+For each cell of ``RESULTS_DIR/results.json``: the fitter, how many distinct structures its
+search met, the seconds its trials spent compiling, sampling and predicting (summed over
+``trials.csv``), the trials' total, the trials the convergence gate pruned and those the
+median pruner cut, and the cell's minutes (search, oracle, final fits and evaluation). The
+search's files are read from the cell's directory, or from ``searches/`` where a committed run
+keeps them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+
+def _trials(results_dir: Path, cell: dict) -> list[dict[str, str]]:
+    for base in (Path(cell["dir"]), results_dir / cell["dir"], results_dir / "cells" / cell["key"],
+                 results_dir / "searches" / cell["key"]):
+        path = base / "run" / "trials.csv"
+        if path.is_file():
+            with path.open(newline="") as handle:
+                return list(csv.DictReader(handle))
+    raise FileNotFoundError(f"no trials.csv for cell {cell['key']} under {results_dir}")
+
+
+def cell_costs(results_dir: Path) -> list[dict[str, object]]:
+    """One row per cell, in the results file's order."""
+    results = json.loads((results_dir / "results.json").read_text())
+    rows = []
+    for cell in results["cells"]:
+        trials = _trials(results_dir, cell)
+
+        def total(column: str, trials: list[dict[str, str]] = trials) -> float:
+            return sum(float(t[column] or 0.0) for t in trials)
+
+        gate = sum("convergence gate" in (t.get("pruned_reason") or "") for t in trials)
+        pruned = sum(t["state"] == "PRUNED" for t in trials)
+        rows.append({
+            "cell": cell["key"],
+            "fitter": trials[0].get("fitter", "") if trials else "",
+            "trials": len(trials),
+            "structures": len({(t["yearly_seasonality"], t["l_max"], t["adstock"], t["saturation"]) for t in trials}),
+            "compile_s": total("seconds_compile"),
+            "sample_s": total("seconds_sample"),
+            "predict_s": total("seconds_predict"),
+            "trials_s": total("seconds_total"),
+            "gate_pruned": gate,
+            "median_pruned": pruned - gate,
+            "cell_min": float(cell["seconds"]) / 60.0,
+        })
+    return rows
+
+
+def markdown(rows: list[dict[str, object]]) -> str:
+    lines = ["| cell | fitter | structures | compile s | sample s | predict s | trials s | gate-pruned | pruner-cut | cell min |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['cell']} | {r['fitter']} | {r['structures']} | {r['compile_s']:.0f} | {r['sample_s']:.0f} | "
+                     f"{r['predict_s']:.0f} | {r['trials_s']:.0f} | {r['gate_pruned']}/{r['trials']} | "
+                     f"{r['median_pruned']}/{r['trials']} | {r['cell_min']:.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cell_costs.py", description=__doc__.splitlines()[0])
+    parser.add_argument("results_dir", type=Path)
+    parser.add_argument("--markdown", action="store_true", help="a Markdown table instead of JSON lines")
+    args = parser.parse_args(argv)
+    if not (args.results_dir / "results.json").is_file():
+        print(f"cell_costs.py: error: no results.json in {args.results_dir}", file=sys.stderr)
+        return 2
+    rows = cell_costs(args.results_dir)
+    print(markdown(rows) if args.markdown else "\n".join(json.dumps(r) for r in rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
