@@ -12,7 +12,10 @@
   same structure do not;
 - later trials of the same structure with nutpie's low-rank mass matrix instead of its
   diagonal one (the fitter's default), with 1000 draws instead of 300 and with 600 tuning steps instead of 300
-  (what the search gate's ESS may need).
+  (what the search gate's ESS may need);
+- ``nutpie, from the disk cache``: 1000/300 and 1000/700 with the process's programs dropped
+  first, so the first fold reads the structure's compiled code from numba's disk cache
+  (:mod:`bayestune.tuning.numba_cached`), as any later process on the machine does.
 
 Each row is one whole trial (every fold fitted, gated, predicted and scored, as
 :func:`bayestune.tuning.trial.run_trial` does it) and gives its wall seconds, and per fold the
@@ -44,7 +47,11 @@ PATHS = [
     ("nutpie, low-rank mass", "pymc-marketing-nutpie", 300, 300, {"low_rank_modified_mass_matrix": True}, (2, 8)),
     ("nutpie, 1000 draws", "pymc-marketing-nutpie", 1000, 300, {}, (2, 8)),
     ("nutpie, 600 tuning steps", "pymc-marketing-nutpie", 300, 600, {}, (2, 8)),
+    ("nutpie, from the disk cache", "pymc-marketing-nutpie", 1000, 300, {}, (2, 8)),
+    ("nutpie, from the disk cache, 700 tuning steps", "pymc-marketing-nutpie", 1000, 700, {}, (2, 8)),
 ]
+FROM_DISK = "from the disk cache"
+"""Rows whose name holds this drop the process's compiled programs before the trial."""
 
 
 class _Timed:
@@ -92,6 +99,10 @@ def measure(preset: str) -> list[dict[str, Any]]:
     rows = []
     for trial, (name, fitter_name, draws, tune, kwargs, (n_folds, horizon)) in enumerate(PATHS):
         folds = search_folds(len(sim.data), folds=n_folds, horizon=horizon, test_weeks=TEST_WEEKS, min_train=30)
+        if FROM_DISK in name:
+            from bayestune.tuning.fitters.pymc_marketing_nutpie import PROGRAMS
+
+            PROGRAMS.clear()
         timed = _Timed(resolve_fitter(fitter_name))
         record = TrialRecord(candidate)
         start = time.perf_counter()
