@@ -20,8 +20,7 @@ from pathlib import Path
 
 
 def _trials(results_dir: Path, cell: dict) -> list[dict[str, str]]:
-    for base in (Path(cell["dir"]), results_dir / cell["dir"], results_dir / "cells" / cell["key"],
-                 results_dir / "searches" / cell["key"]):
+    for base in (results_dir / cell["dir"], results_dir / "searches" / cell["key"]):
         path = base / "run" / "trials.csv"
         if path.is_file():
             with path.open(newline="") as handle:

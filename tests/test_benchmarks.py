@@ -47,3 +47,24 @@ def test_the_nutpie_memory_probe_makes_the_program_cache_evict_in_its_last_half(
     assert len(set(structures)) > cache.kept
     assert len(compiled_at) == cache.compilations == 14
     assert [i for i in compiled_at if i >= 50] == [59, 69, 79, 89, 99]  # each one evicts
+
+
+def test_cell_costs_sums_each_cells_trials_and_reads_a_committed_run(tmp_path, capsys):
+    """``cell_costs.py`` on the committed numba-cache run: one row per cell, the trials'
+    seconds and pruned counts summed from the cells' stored ``trials.csv``; its README's
+    table is this output."""
+    import csv
+
+    costs = _load("cell_costs")
+    run = BENCH / "results" / "2026-11-23-numba-cache-2cores"
+    rows = costs.cell_costs(run)
+    results = json.loads((run / "results.json").read_text())
+    assert [r["cell"] for r in rows] == [c["key"] for c in results["cells"]]
+    for row in rows:
+        with (run / "searches" / row["cell"] / "run" / "trials.csv").open() as handle:
+            trials = list(csv.DictReader(handle))
+        assert row["compile_s"] == sum(float(t["seconds_compile"] or 0) for t in trials)
+        assert row["gate_pruned"] + row["median_pruned"] == sum(t["state"] == "PRUNED" for t in trials)
+    assert costs.markdown(rows) in (run / "README.md").read_text()
+    assert costs.main([str(tmp_path)]) == 2
+    assert "no results.json" in capsys.readouterr().err
