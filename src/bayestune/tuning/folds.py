@@ -73,8 +73,7 @@ def search_folds(
         Weeks between consecutive folds' origins (default ``horizon``).
     """
     step = horizon if step is None else step
-    search_end = n_weeks - test_weeks
-    first_train = search_end - horizon - (folds - 1) * step
+    first_train = first_fold_end(n_weeks - test_weeks, folds=folds, horizon=horizon, step=step)
     if first_train < min_train:
         raise BayestuneError(
             f"too few weeks: {n_weeks} weeks leave {first_train} to fit the first fold, "
@@ -83,6 +82,12 @@ def search_folds(
             "data.csv",
         )
     return [Fold(i, first_train + i * step, first_train + i * step + horizon) for i in range(folds)]
+
+
+def first_fold_end(search_end: int, *, folds: int, horizon: int, step: int | None = None) -> int:
+    """The weeks the first of ``folds`` rolling folds fits on, the last fold scoring the
+    ``horizon`` weeks before ``search_end`` and their origins ``step`` weeks apart (default ``horizon``)."""
+    return search_end - horizon - (folds - 1) * (horizon if step is None else step)
 
 
 def _span(folds: int, horizon: int, step: int) -> str:

@@ -34,7 +34,7 @@ import numpy as np
 from bayestune.errors import BayestuneError
 from bayestune.scores import per_week
 from bayestune.scores.weighted import weighted_per_week
-from bayestune.tuning.folds import Fold
+from bayestune.tuning.folds import Fold, first_fold_end
 
 if TYPE_CHECKING:
     from bayestune.simulator.dataset import Dataset
@@ -67,7 +67,8 @@ def lfo(weeks: int, config: TuningConfig) -> list[Fold]:
     from bayestune.simulator.dataset import required_weeks
 
     search_end = weeks - config.final.test_weeks
-    history = config.lfo.min_history or search_end - config.horizon - (config.folds - 1) * (config.step or config.horizon)
+    history = config.lfo.min_history or first_fold_end(search_end, folds=config.folds, horizon=config.horizon,
+                                                       step=config.step)
     need = required_weeks(config.space.l_max[1], 0)
     first = history + config.lfo.ahead - 1
     if history < need or first >= search_end:

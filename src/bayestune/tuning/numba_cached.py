@@ -56,12 +56,19 @@ def _array_lines(variables: list[Any], shared: list[Any], offsets: list[int]) ->
     return "\n".join(lines), "".join(f", {n}" for n in names)
 
 
-def _sources(n_dim: int, n_expanded: int, logp_shared: list[Any], expand_shared: list[Any],
-             shared: list[Any]) -> tuple[str, str]:
+def _layout(shared: list[Any]) -> tuple[list[int], int]:
+    """Where each input's shape starts in nutpie's packed user-data record, and the record's
+    length in 64-bit words (addresses, sizes, then every shape's entries)."""
     offsets, end = [], 2 * len(shared)
     for var in shared:
         offsets.append(end)
         end += var.ndim
+    return offsets, end
+
+
+def _sources(n_dim: int, n_expanded: int, logp_shared: list[Any], expand_shared: list[Any],
+             shared: list[Any]) -> tuple[str, str]:
+    offsets, end = _layout(shared)
     logp_lines, logp_args = _array_lines(logp_shared, shared, offsets)
     expand_lines, expand_args = _array_lines(expand_shared, shared, offsets)
     logp = f"""
@@ -111,11 +118,7 @@ def _callback(source: str, name: str, inner: Any, inner_key: str, signature: Any
     key = hashlib.sha256(f"{SOURCE_VERSION}\n{inner_key}\n{source}".encode()).hexdigest()
     env = {"__name__": __name__, "np": np, "carray": numba.carray, "as_pointer": address_as_void_pointer,
            "inner": inner}
-
-    def make() -> Any:
-        return numba.cfunc(signature, cache=True)(compile_numba_function_src(source, name, env, cache_key=key))
-
-    callback = make()
+    callback = numba.cfunc(signature, cache=True)(compile_numba_function_src(source, name, env, cache_key=key))
     return callback, callback.cache_hits > 0
 
 
@@ -134,8 +137,14 @@ def compile_model(model: Any, var_names: list[str]) -> CompiledModel:
         return _compile_model(model, var_names)
 
 
-def _compile_model(model: Any, var_names: list[str]) -> CompiledModel:
+def _nutpie_own(model: Any, var_names: list[str]) -> CompiledModel:
+    """nutpie's own compile, its callbacks uncached: the fallback."""
     import nutpie
+
+    return CompiledModel(nutpie.compile_pymc_model(model, backend="numba", var_names=var_names), "off")
+
+
+def _compile_model(model: Any, var_names: list[str]) -> CompiledModel:
     import nutpie.compile_pymc as ncp
     from numba import types
     from pymc.initial_point import make_initial_point_fn
@@ -149,7 +158,7 @@ def _compile_model(model: Any, var_names: list[str]) -> CompiledModel:
         pymc_initial_point_fn=ncp._wrap_with_lock(initial_point), var_names=var_names)
     inner_keys = [CACHED_SRC_FUNCTIONS.get(fn.vm.jit_fn.py_func) for fn in (logp_fn, expand_fn)]
     if not config.numba__cache or None in inner_keys:
-        return CompiledModel(nutpie.compile_pymc_model(model, backend="numba", var_names=var_names), "off")
+        return _nutpie_own(model, var_names)
 
     shared: list[Any] = []
     for var in [*logp_fn.get_shared(), *expand_fn.get_shared()]:
@@ -161,9 +170,9 @@ def _compile_model(model: Any, var_names: list[str]) -> CompiledModel:
         value.flags.writeable = False
 
     user_data = ncp.make_user_data(keys, data)
-    if user_data.dtype.itemsize != 8 * (2 * len(shared) + sum(var.ndim for var in shared)):
+    if user_data.dtype.itemsize != 8 * _layout(shared)[1]:
         # The callbacks read the record as packed 64-bit words; another layout is nutpie's own.
-        return CompiledModel(nutpie.compile_pymc_model(model, backend="numba", var_names=var_names), "off")
+        return _nutpie_own(model, var_names)
     logp_source, expand_source = _sources(n_dim, n_expanded, logp_fn.get_shared(), expand_fn.get_shared(), shared)
     pointer = types.CPointer(types.double)
     logp_callback, logp_loaded = _callback(
