@@ -111,3 +111,34 @@ def test_a_suite_without_mutants_has_no_catch_section(payload, tmp_path):
     assert catch_matrix(plain, alpha=0.05, power=0.8) == []
     assert catch_section(plain, tmp_path, alpha=0.05, power=0.8) == ""
     assert not (tmp_path / "figures").exists()
+
+
+def test_a_selection_mutant_reads_the_defaults_search_and_computes_what_it_would_alone(suite_out, payload, tmp_path):
+    """most-complex differs from the default only in its selection: it resumes a copy of the
+    default's study on the same dataset (no trial runs again), and its figures are those of the
+    same cell run alone, with no search to share."""
+    import pandas as pd
+
+    from bayestune.bench.cell import QUALITY
+
+    cells = {c["key"]: c for c in payload["cells"]}
+    for seed in (0, 1, 2):
+        assert cells[f"quickstart/seed{seed}/most-complex"]["search_shared_from"] == f"quickstart/seed{seed}/default"
+        for own in ("default", "space-without-truth", "default-rerun1"):  # another space, another study seed
+            assert "search_shared_from" not in cells[f"quickstart/seed{seed}/{own}"]
+        runs = suite_out / f"searches/quickstart/seed{seed}"
+        base, copy = (pd.read_csv(runs / m / "run" / "trials.csv") for m in ("default", "most-complex"))
+        pd.testing.assert_frame_equal(base, copy)  # the fits' own timings too: copied, not run again
+    assert "| quickstart/seed0/most-complex | ok, the search of quickstart/seed0/default |" in (
+        suite_out / "summary.md").read_text()
+
+    alone = tmp_path / "alone"
+    assert main(["bench", "--suite", str(suite_out.parent / "s.toml"), "--out", str(alone), "--seeds", "0",
+                 "--methodologies", "most-complex", "--quiet"]) == 0
+    solo = json.loads((alone / "results.json").read_text())["cells"]
+    assert [c["key"] for c in solo] == ["quickstart/seed0/most-complex"] and "search_shared_from" not in solo[0]
+    shared = cells["quickstart/seed0/most-complex"]
+    assert solo[0]["chosen"] == shared["chosen"]
+    assert {k: solo[0]["metrics"][k] for k in QUALITY} == {k: shared["metrics"][k] for k in QUALITY}
+    theirs = pd.read_csv(alone / "searches/quickstart/seed0/most-complex/run/trials.csv")
+    assert not theirs["seconds_total"].equals(base["seconds_total"]), "alone, the trials ran again"

@@ -92,7 +92,9 @@ def run_cell(cell: dict[str, Any], root: str) -> dict[str, Any]:
     folder = cell_dir(root, key)
     result: dict[str, Any] = {"schema": CELL_SCHEMA, "key": key, "cell": cell_identity(cell), "dir": f"cells/{key}"}
     try:
-        report = _pipeline(cell, folder)
+        report, shared = _pipeline(cell, folder, Path(root))
+        if shared:
+            result["search_shared_from"] = shared
         result |= {"status": "ok", "metrics": cell_metrics(report),
                    "chosen": report["run"].get("chosen"), "warnings": report.get("warnings", []),
                    "environment": _environment(report)}
@@ -107,8 +109,10 @@ def run_cell(cell: dict[str, Any], root: str) -> dict[str, Any]:
     return result
 
 
-def _pipeline(cell: dict[str, Any], folder: Path) -> dict[str, Any]:
+def _pipeline(cell: dict[str, Any], folder: Path, root: Path) -> tuple[dict[str, Any], str | None]:
+    """Simulate, tune, evaluate: the report, and the key of the cell whose search was reused (if any)."""
     from bayestune import simulator
+    from bayestune.bench.shared import SHARES, copy_search
     from bayestune.evaluation import evaluate
     from bayestune.tuning import tune
     from bayestune.tuning.config import config_from_dict
@@ -118,8 +122,10 @@ def _pipeline(cell: dict[str, Any], folder: Path) -> dict[str, Any]:
     data = simulator.write_dataset(sim, folder / "dataset", force=True)
     run = folder / "run"
     shutil.rmtree(run, ignore_errors=True)  # an unfinished cell starts over: its seeds fix the result
-    tune(simulator.read_dataset(data), config, run)
-    return evaluate(run, data).data
+    base = cell.get(SHARES)
+    shared = base if base and copy_search(cell_dir(root, base), folder) else None
+    tune(simulator.read_dataset(data), config, run)  # a copied search resumes: no trial runs again
+    return evaluate(run, data).data, shared
 
 
 def _environment(report: dict[str, Any]) -> dict[str, Any]:

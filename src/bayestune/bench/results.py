@@ -25,6 +25,7 @@ from bayestune import __version__
 from bayestune.bench.cell import COUNTS, QUALITY, RUNTIME, cell_identity, cell_key, read_done, run_cell
 from bayestune.bench.executor import Executor, InProcess, split_done
 from bayestune.bench.searches import has_search, keep_search, search_dir
+from bayestune.bench.shared import plan, split_waves
 from bayestune.bench.suite import Suite
 from bayestune.fileio import write_atomic
 
@@ -93,7 +94,8 @@ def _line(result: dict[str, Any]) -> str:
         parts.append(f"regret z {m['regret_z']:+.1f}")
     if m.get("final_regret") is not None:
         parts.append(f"honest regret z {m['final_regret_z']:+.1f}")
-    return "; ".join(parts) + f" ({(result.get('seconds') or 0) / 60:.1f} min)"
+    shared = f"; the search of {result['search_shared_from']}" if result.get("search_shared_from") else ""
+    return "; ".join(parts) + f" ({(result.get('seconds') or 0) / 60:.1f} min{shared})"
 
 
 def run_suite(
@@ -107,7 +109,8 @@ def run_suite(
 ) -> dict[str, Any]:
     """Run every cell of ``suite`` not already done in ``out``; write and return the results."""
     out = Path(out)
-    cells = [c.to_dict() for c in suite.cells(seeds, methodologies)]  # bad names fail before anything is written
+    # bad names fail before anything is written; cells of one search share it (bench.shared)
+    cells = plan([c.to_dict() for c in suite.cells(seeds, methodologies)])
     out.mkdir(parents=True, exist_ok=True)
     executor = executor or InProcess()
     say = progress or (lambda _line: None)
@@ -133,16 +136,18 @@ def run_suite(
         return payload
 
     payload = write()
-    for cell, result in executor.map_unordered(partial(run_cell, root=str(out)), todo):
-        key = cell_key(cell)  # a result the executor lost carries neither key nor cell
-        result.setdefault("key", key)
-        result.setdefault("cell", cell_identity(cell))
-        result.setdefault("seconds", None)
-        results[key] = result
-        if result["status"] == "ok":
-            keep_search(out, key)
-        say(f"[{len(results)}/{total}] {key}: {_line(result)}")
-        payload = write()
+    while todo:  # in waves: a cell that reuses another's search starts once that cell is done
+        wave, todo = split_waves(todo, set(results))
+        for cell, result in executor.map_unordered(partial(run_cell, root=str(out)), wave):
+            key = cell_key(cell)  # a result the executor lost carries neither key nor cell
+            result.setdefault("key", key)
+            result.setdefault("cell", cell_identity(cell))
+            result.setdefault("seconds", None)
+            results[key] = result
+            if result["status"] == "ok":
+                keep_search(out, key)
+            say(f"[{len(results)}/{total}] {key}: {_line(result)}")
+            payload = write()
     return payload
 
 

@@ -68,7 +68,8 @@ def _cell_rows(payload: dict[str, Any]) -> list[str]:
         chosen = ", ".join(str(ch.get(k)) for k in ("yearly_seasonality", "l_max", "adstock", "saturation"))
         regret = "n/a" if m.get("regret") is None else f"{m['regret']:+.1f} (z {m['regret_z']:+.1f})"
         honest = "n/a" if m.get("final_regret") is None else f"{m['final_regret']:+.1f} (z {m['final_regret_z']:+.1f})"
-        lines.append(f"| {c['key']} | ok | {chosen} | {_num(m.get('kernel_l1_max'))} | {regret} | {honest} | "
+        status = f"ok, the search of {c['search_shared_from']}" if c.get("search_shared_from") else "ok"
+        lines.append(f"| {c['key']} | {status} | {chosen} | {_num(m.get('kernel_l1_max'))} | {regret} | {honest} | "
                      f"{_num((c.get('seconds') or 0) / 60, 1)} |")
     return lines
 
@@ -182,5 +183,10 @@ def to_markdown(payload: dict[str, Any], *, contrasts: list[Contrast] | None = N
     from bayestune.bench.regimes import regime_section  # it builds on this module's tables
 
     lines += regime_section(payload, alpha=alpha, power=power)
-    lines += ["## Cells", ""] + _cell_rows(payload) + [""]
+    lines += ["## Cells", ""]
+    if any(c.get("search_shared_from") for c in payload["cells"]):
+        lines += ["A cell marked *the search of* another differs from it only in how the finished study is read "
+                  "(its selection rule): it resumed a copy of that cell's study (the same trials on the same dataset), "
+                  "so its search figures are the shared trials' and its minutes its own final stage and evaluation.", ""]
+    lines += _cell_rows(payload) + [""]
     return "\n".join(lines)

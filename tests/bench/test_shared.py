@@ -1,0 +1,30 @@
+"""Which cells of a suite share a search (:mod:`bayestune.bench.shared`), and in what order they run."""
+
+from __future__ import annotations
+
+from bayestune.bench.cell import cell_key
+from bayestune.bench.shared import SHARES, plan, split_waves
+from bayestune.bench.suite import load_suite, with_mutants
+
+
+def test_only_methodologies_that_differ_in_selection_share_the_defaults_search():
+    suite = with_mutants(load_suite("quick"))
+    cells = plan([c.to_dict() for c in suite.cells()])
+    shares = {cell_key(c): c.get(SHARES) for c in cells}
+    for scenario in ("worlds-identifiable", "worlds-long-memory", "worlds-rich-seasonality"):
+        base = f"{scenario}/seed0/default"
+        assert shares[base] is None
+        assert shares[f"{scenario}/seed0/highest-score"] == base
+        assert shares[f"{scenario}/seed0/most-complex"] == base
+        # another trial count and sampler, scoring, fitter, space or study seed: a search of its own
+        for own in ("seed-recipe", "random-choice", "in-sample", "no-carry-over", "space-without-truth",
+                    "default-rerun1"):
+            assert shares[f"{scenario}/seed0/{own}"] is None, own
+
+
+def test_a_cell_waits_for_the_search_it_shares_unless_that_is_done_or_not_run():
+    a = {"scenario": "s", "seed": 0, "methodology": "a", "tuning": {}}
+    b = a | {"methodology": "b", SHARES: "s/seed0/a"}
+    assert split_waves([a, b], done=set()) == ([a], [b])
+    assert split_waves([b], done={"s/seed0/a"}) == ([b], [])
+    assert split_waves([b], done=set()) == ([b], []), "a base outside the run: b runs its own search"
