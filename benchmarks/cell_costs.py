@@ -25,6 +25,8 @@ def _trials(results_dir: Path, cell: dict) -> list[dict[str, str]]:
         if path.is_file():
             with path.open(newline="") as handle:
                 return list(csv.DictReader(handle))
+    if cell.get("status") != "ok":  # a failed cell's search is not kept: its row says it failed
+        return []
     raise FileNotFoundError(f"no trials.csv for cell {cell['key']} under {results_dir}")
 
 
@@ -41,7 +43,7 @@ def cell_costs(results_dir: Path) -> list[dict[str, object]]:
         gate = sum("convergence gate" in (t.get("pruned_reason") or "") for t in trials)
         pruned = sum(t["state"] == "PRUNED" for t in trials)
         rows.append({
-            "cell": cell["key"],
+            "cell": cell["key"] if cell.get("status") == "ok" else f"{cell['key']} (failed)",
             "fitter": trials[0].get("fitter", "") if trials else "",
             "trials": len(trials),
             "structures": len({(t["yearly_seasonality"], t["l_max"], t["adstock"], t["saturation"]) for t in trials}),
@@ -51,7 +53,7 @@ def cell_costs(results_dir: Path) -> list[dict[str, object]]:
             "trials_s": total("seconds_total"),
             "gate_pruned": gate,
             "median_pruned": pruned - gate,
-            "cell_min": float(cell["seconds"]) / 60.0,
+            "cell_min": float(cell.get("seconds") or 0.0) / 60.0,
         })
     return rows
 

@@ -68,3 +68,13 @@ def test_cell_costs_sums_each_cells_trials_and_reads_a_committed_run(tmp_path, c
     assert costs.markdown(rows) in (run / "README.md").read_text()
     assert costs.main([str(tmp_path)]) == 2
     assert "no results.json" in capsys.readouterr().err
+
+
+def test_cell_costs_lists_a_failed_cell_without_a_kept_search():
+    """The six-regime quick run holds a failed cell (the random choice's one trial gate-pruned):
+    its row says it failed, with no trials, where the others are summed."""
+    costs = _load("cell_costs")
+    rows = {r["cell"]: r for r in costs.cell_costs(BENCH / "results" / "2026-11-23-quick-6regimes-2cores")}
+    failed = rows["worlds-collinear/seed0/random-choice (failed)"]
+    assert failed["trials"] == 0 and failed["trials_s"] == 0
+    assert rows["worlds-collinear/seed0/default"]["trials"] == 10

@@ -46,6 +46,8 @@ def degraded(base: dict, method: str = "default", **shift) -> dict:
     mine = [c for c in new["cells"] if c["cell"]["methodology"] == method]
     by_seed = len({c["cell"]["seed"] for c in mine}) == len(mine)
     for place, c in enumerate(mine):
+        if c.get("status", "ok") != "ok":  # a failed cell has no figures to shift
+            continue
         for name, delta in shift.items():
             if isinstance(delta, list | tuple):
                 delta = delta[c["cell"]["seed"] if by_seed else place]

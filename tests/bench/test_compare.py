@@ -110,7 +110,9 @@ def test_the_stored_quick_baseline_fails_against_a_degraded_copy(tmp_path, capsy
     methods = {g["methodology"] for g in base["groups"]}
     bad = base
     for m in methods:
-        bad = degraded(bad, m, kernel_l1_max=(0.5, 0.501, 0.502), regret_z=(5.0, 5.01, 5.02))
+        n = sum(c["cell"]["methodology"] == m for c in base["cells"])  # a shift with spread, one per cell
+        bad = degraded(bad, m, kernel_l1_max=tuple(0.5 + 0.001 * k for k in range(n)),
+                       regret_z=tuple(5.0 + 0.01 * k for k in range(n)))
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     capsys.readouterr()
     assert main(["bench", "compare", str(stored), str(tmp_path / "bad.json")]) == 1
