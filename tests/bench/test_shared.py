@@ -28,3 +28,17 @@ def test_a_cell_waits_for_the_search_it_shares_unless_that_is_done_or_not_run():
     assert split_waves([a, b], done=set()) == ([a], [b])
     assert split_waves([b], done={"s/seed0/a"}) == ([b], [])
     assert split_waves([b], done=set()) == ([b], []), "a base outside the run: b runs its own search"
+
+
+def test_a_failed_cells_error_names_its_files_within_the_suite_folder(tmp_path, monkeypatch):
+    from bayestune.bench import cell as cell_module
+    from bayestune.errors import BayestuneError
+
+    def fail(cell, folder, root):
+        raise BayestuneError("no trial completed", str(folder / "run" / "trials.csv"))
+
+    monkeypatch.setattr(cell_module, "_pipeline", fail)
+    a = {"scenario": "quickstart", "seed": 0, "methodology": "a", "tuning": {}}
+    result = cell_module.run_cell(a, str(tmp_path))
+    assert result["status"] == "failed" and str(tmp_path) not in result["error"]
+    assert "cells/quickstart/seed0/a/run/trials.csv" in result["error"]

@@ -99,7 +99,7 @@ def run_cell(cell: dict[str, Any], root: str) -> dict[str, Any]:
                    "chosen": report["run"].get("chosen"), "warnings": report.get("warnings", []),
                    "environment": _environment(report)}
     except Exception as exc:  # noqa: BLE001 - a failing cell is a result, not the end of the suite
-        result |= {"status": "failed", "error": f"{exc.__class__.__name__}: {exc}",
+        result |= {"status": "failed", "error": _relative(f"{exc.__class__.__name__}: {exc}", root),
                    "traceback": traceback.format_exc(limit=8)}
     result["seconds"] = time.perf_counter() - start
     if result["status"] == "ok":
@@ -107,6 +107,14 @@ def run_cell(cell: dict[str, Any], root: str) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     write_atomic(folder / CELL_FILE, json.dumps(result, indent=2) + "\n")
     return result
+
+
+def _relative(message: str, root: str) -> str:
+    """``message`` with the suite folder's path dropped from the paths it names: a results file
+    says where a cell's files are within the suite folder, not on the machine that ran it."""
+    for prefix in {str(Path(root)), str(Path(root).resolve())}:
+        message = message.replace(prefix + "/", "")
+    return message
 
 
 def _pipeline(cell: dict[str, Any], folder: Path, root: Path) -> tuple[dict[str, Any], str | None]:
