@@ -11,9 +11,10 @@ So a suite runs such a search once: the first cell of a dataset with a given sea
 order) runs it; each later one waits for it, starts its run dir from a copy of that study
 (the Optuna storage, ``trials.csv``, the oracle and the trials' predictive draws; never the
 replicate refits, whose settings may differ, nor the final stage) and resumes it, which runs
-no trial and applies its own selection, final stage and evaluation. Its figures are those it would have computed alone (a test checks it); its
-``seconds_search`` and ``seconds_per_trial`` are the shared trials', while ``seconds_cell``
-is its own wall time. Its ``cell.json`` names the cell whose search it used.
+no trial and applies its own selection, final stage and evaluation. Its figures are those it
+would have computed alone (a test checks it); its ``seconds_search`` and ``seconds_per_trial``
+are the shared trials', while ``seconds_cell`` is its own wall time. Its ``cell.json`` names
+the cell whose search it used. The later cells start once the whole first wave is done.
 
 A copy is taken only from a cell that finished, on a byte-identical dataset; otherwise the
 cell runs its own search, as it would without a sharing plan.
