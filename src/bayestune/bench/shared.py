@@ -66,9 +66,12 @@ def split_waves(cells: list[dict[str, Any]], done: set[str]) -> tuple[list[dict[
     """The cells that can start now, and those that wait for a search another cell of the run makes."""
     from bayestune.bench.cell import cell_key
 
-    running = {cell_key(c) for c in cells}
-    now = [c for c in cells if c.get(SHARES) is None or c[SHARES] in done or c[SHARES] not in running]
-    later = [c for c in cells if c not in now]
+    waiting = {cell_key(c) for c in cells}  # a source outside these runs no search to wait for
+    now: list[dict[str, Any]] = []
+    later: list[dict[str, Any]] = []
+    for c in cells:
+        source = c.get(SHARES)
+        (later if source in waiting and source not in done else now).append(c)
     return now, later
 
 
