@@ -251,8 +251,7 @@ def _run_suite(args: argparse.Namespace):
 
         if args.reruns is not None and args.reruns < 0:
             raise BayestuneError("must be 0 or more", "--reruns")
-        table = MutantsTable() if args.reruns is None else MutantsTable(reruns=args.reruns)
-        suite = with_mutants(suite, table)
+        suite = with_mutants(suite, MutantsTable(), reruns=args.reruns)
     seeds = _seeds(args.seeds)
     out = Path(args.out) if args.out else Path("bench-results") / suite.name
     with opened(args.workers, args.scheduler) as executor:

@@ -195,6 +195,10 @@ def test_a_suites_mutants_table_plants_the_named_ones(tmp_path):
     suite = load_suite(tmp_path / "m.toml")
     assert list(suite.methodologies) == ["default", "seed-recipe", "highest-score", "default-rerun1"]
     assert with_mutants(suite) is suite, "planted once"
+    more = with_mutants(suite, reruns=3)  # `bench --mutants --reruns 3` on that suite
+    assert list(more.methodologies) == ["default", "seed-recipe", "highest-score", *(f"default-rerun{k}" for k in (1, 2, 3))]
+    assert more.spec.mutants.reruns == 3 and more.spec.mutants.names == ("highest-score",)
+    assert list(with_mutants(suite, reruns=0).methodologies) == ["default", "seed-recipe", "highest-score"]
 
 
 @pytest.mark.parametrize(("edit", "argv", "message"), [

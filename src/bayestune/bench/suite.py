@@ -313,16 +313,25 @@ def load_suite(name_or_path: str | Path) -> Suite:
     return suite
 
 
-def with_mutants(suite: Suite, table: MutantsTable | None = None) -> Suite:
+def with_mutants(suite: Suite, table: MutantsTable | None = None, *, reruns: int | None = None) -> Suite:
     """``suite`` with the planted mutants and reruns of its default beside its methodologies
-    (``table`` None: every mutant, two reruns); a suite that has them already is returned as is."""
+    (``table`` None: every mutant, two reruns). ``reruns`` given sets the number of reruns,
+    also of a suite whose ``[mutants]`` table planted them already (its mutants kept); a suite
+    that has them already is otherwise returned as is."""
     from bayestune.bench.mutants import MUTANTS, planted
 
-    if any(m.mutant for m in suite.methodologies.values()):
-        return suite
+    methods = dict(suite.methodologies)
+    if any(m.mutant for m in methods.values()):
+        if reruns is None:
+            return suite
+        table = suite.spec.mutants or MutantsTable()
+        methods = {name: m for name, m in methods.items() if not m.mutant}
     table = table or MutantsTable()
+    if reruns is not None:
+        table = table.model_copy(update={"reruns": reruns})
     names = table.names if table.names is not None else tuple(MUTANTS)
-    methods = dict(suite.methodologies) | planted(suite, names, table.reruns)
+    methods |= planted(Suite(suite.name, suite.path, suite.spec.model_copy(update={"methodology": methods})),
+                       names, table.reruns)
     return Suite(suite.name, suite.path, suite.spec.model_copy(update={"methodology": methods, "mutants": table}))
 
 
