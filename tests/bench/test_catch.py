@@ -13,7 +13,7 @@ import json
 import numpy as np
 import pytest
 
-from bayestune.bench.catch import GATE, catch_matrix, rates
+from bayestune.bench.catch import CALIBRATED, GATE, catch_matrix, rates
 from bayestune.bench.catch_figure import FLAGGED, NOT, judges, matrix
 from bayestune.bench.paired import suite_contrasts
 from bayestune.cli import main
@@ -75,7 +75,9 @@ def test_the_catch_matrix_flags_every_mutant_and_not_the_rerun(payload):
     for name in ("space-without-truth", "most-complex"):
         c = caught[name]
         assert c.flagged and c.cells == 3
-        assert "regret" in c.worse and "gap_ratio" in c.worse, c.worse
+        assert c.worse == ["final_regret_z", "log gap_ratio"], c.worse  # primary metrics only, one-sided Holm
+        assert [t.metric for t in c.tests] == ["final_regret_z", "kernel_l1_max", "abs_error_yearly_seasonality",
+                                               "log gap_ratio"]
         assert c.gate_failed and "max_regret_z" in c.gate_failed[0]
     rerun = caught["default-rerun1"]
     assert not rerun.flagged and rerun.worse == [] and rerun.gate_failed == [] and rerun.rerun
@@ -86,9 +88,16 @@ def test_the_summary_reports_the_rates_and_links_the_figure(suite_out, payload):
     text = (suite_out / "summary.md").read_text()
     section = text.split("## Planted mutants", 1)[1]
     assert "**Catch rate**: 2/2 (100%) mutants flagged." in section
-    assert "**False-alarm rate**: 0/1 (0%) reruns of the unchanged default flagged; nominal at most 0.05" in section
+    assert "**False-alarm rate**: 0/1 (0%) reruns of the unchanged default flagged." in section
+    assert "one-sided paired t-tests over the cells, Holm-adjusted at alpha 0.05 over these 4 alone" in section
+    # the default and its rerun choose alike on every seed: no resampled null comparison is flagged
+    assert ("**False-alarm rate, resampled**: 0.0% of 1000 null comparisons flagged by the counted judges among the "
+            "paired judge (0.0%) and the gate (0.0%)") in section
     assert "![catch matrix](figures/catch_matrix.png)" in section
-    assert "| default-rerun1 | rerun | 3 |" in section and "| no | – | passes |" in section
+    rerun_row = next(line for line in section.splitlines() if line.startswith("| default-rerun1 |"))
+    assert rerun_row.startswith("| default-rerun1 | rerun | 3 | no |") and rerun_row.endswith("| passes |")
+    mutant_row = next(line for line in section.splitlines() if line.startswith("| most-complex |"))
+    assert "| **yes** | **+" in mutant_row, "the flagging primary metric is bold"
     assert (suite_out / "figures" / "catch_matrix.png").stat().st_size > 5000
     # the mutants are judged apart: the suite's own paired family holds no planted methodology
     assert suite_contrasts(payload, alpha=0.05, power=0.8) == []
@@ -98,9 +107,14 @@ def test_the_figures_matrix_is_the_catch_matrix(payload):
     caught = catch_matrix(payload, alpha=0.05, power=0.8)
     cols = judges(caught)
     grid = matrix(caught)
-    assert cols[-1] == GATE and {"regret", "gap_ratio"} <= set(cols)
+    assert cols == ["final_regret_z", "kernel_l1_max", "abs_error_yearly_seasonality", "log gap_ratio", CALIBRATED, GATE]
     assert grid.shape == (3, len(cols))
-    assert np.all(grid[:2, cols.index("regret")] == FLAGGED) and np.all(grid[:2, -1] == FLAGGED)
+    assert np.all(grid[:2, cols.index("final_regret_z")] == FLAGGED) and np.all(grid[:2, -1] == FLAGGED)
+    assert np.all(grid[:, cols.index("kernel_l1_max")] == NOT)
+    # the mutants lie far beyond the default's and its rerun's differences; the rerun, left out of
+    # its own null, leaves one run per dataset: it is not calibrated
+    assert list(grid[:, cols.index(CALIBRATED)]) == [FLAGGED, FLAGGED, NOT]
+    assert caught[2].calibrated is None
     assert np.all(grid[2] == NOT)
 
 

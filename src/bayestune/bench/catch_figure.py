@@ -1,7 +1,7 @@
 """The catch matrix as a picture: planted methodologies x judges, each cell flagged or not.
 
-Rows are the mutants, then the reruns of the default; columns are every quality metric that
-judged some row *worse*, then the gate. Drawn with :class:`matplotlib.figure.Figure`
+Rows are the mutants, then the reruns of the default; columns are the paired judge's primary
+metrics (the paired judge), the rerun-calibrated judge, then the gate. Drawn with :class:`matplotlib.figure.Figure`
 directly, like :mod:`bayestune.bench.forest`, and written atomically as a PNG.
 """
 
@@ -15,7 +15,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from bayestune.bench.catch import GATE, Caught
+from bayestune.bench.catch import CALIBRATED, GATE, PAIRED, Caught
 from bayestune.bench.forest import COLOURS, DPI
 
 NOT, FLAGGED = 0, 1
@@ -23,8 +23,9 @@ COLOURMAP = ListedColormap(["0.92", COLOURS["worse"]])
 
 
 def judges(caught: Sequence[Caught]) -> list[str]:
-    """The matrix's columns: each metric that flagged a row, in first-seen order, then the gate."""
-    return [*dict.fromkeys(m for c in caught for m in c.worse), GATE]
+    """The matrix's columns: the primary metrics, in the suite's order, the calibrated judge, the gate."""
+    return [*dict.fromkeys([*(t.metric for c in caught for t in c.tests), *(m for c in caught for m in c.worse)]),
+            CALIBRATED, GATE]
 
 
 def matrix(caught: Sequence[Caught]) -> np.ndarray:
@@ -33,7 +34,7 @@ def matrix(caught: Sequence[Caught]) -> np.ndarray:
     out = np.full((len(caught), len(cols)), NOT)
     for i, c in enumerate(caught):
         for j, judge in enumerate(cols):
-            if (judge == GATE and c.gate_failed) or judge in c.worse:
+            if (judge == GATE and c.gate_failed) or (judge == CALIBRATED and c.calibrated_worse) or judge in c.worse:
                 out[i, j] = FLAGGED
     return out
 
@@ -52,7 +53,10 @@ def plot_catch_matrix(caught: Sequence[Caught], path: str | Path) -> Path:
         for j in range(grid.shape[1]):
             ax.text(j, i, "flagged" if grid[i, j] == FLAGGED else "·", ha="center", va="center", fontsize=8,
                     color="white" if grid[i, j] == FLAGGED else "0.45")
-    ax.set_xticks(range(len(cols)), cols, rotation=35, ha="right", fontsize=9)
+    counted = caught[0].counted if caught else ()
+    shown = [f"{c} (not counted)" if (c in (CALIBRATED, GATE) and c not in counted)
+             or (c not in (CALIBRATED, GATE) and PAIRED not in counted) else c for c in cols]
+    ax.set_xticks(range(len(cols)), shown, rotation=35, ha="right", fontsize=9)
     ax.set_yticks(range(len(rows)), rows, fontsize=9)
     ax.set_xticks(np.arange(-0.5, len(cols)), minor=True)
     ax.set_yticks(np.arange(-0.5, len(rows)), minor=True)
@@ -65,7 +69,7 @@ def plot_catch_matrix(caught: Sequence[Caught], path: str | Path) -> Path:
     alarms = sum(c.flagged for c in caught if c.rerun)
     fig.suptitle(f"Catch matrix: {caught_n}/{len(caught) - len(reruns)} mutants caught,\n"
                  f"{alarms}/{len(reruns)} reruns flagged (false alarms)", fontsize=11)
-    fig.legend(handles=[Patch(color=COLOURS["worse"], label="flagged (worse, or gate failed)"),
+    fig.legend(handles=[Patch(color=COLOURS["worse"], label="flagged by the column's judge"),
                         Patch(color="0.92", label="not flagged")],
                loc="outside lower center", ncols=2, fontsize=9, frameon=False)
     path = Path(path)

@@ -171,8 +171,10 @@ def sign_flip_p(d: Sequence[float]) -> float:
 
 
 def paired_test(metric: str, better: str, base: Sequence[float | None], new: Sequence[float | None], *,
-                alpha: float, power: float) -> PairedTest:
-    """The paired statistics of one metric; pairs where either side lacks the figure are dropped."""
+                alpha: float, power: float, detail: bool = True) -> PairedTest:
+    """The paired statistics of one metric; pairs where either side lacks the figure are dropped.
+    ``detail`` False skips what is shown but decides nothing: the sign-flip p where the t-test
+    decides, and the smallest detectable difference (for judges run many times over)."""
     pairs = [(float(b), float(n)) for b, n in zip(base, new, strict=True)
              if b is not None and n is not None and math.isfinite(float(b)) and math.isfinite(float(n))]
     if len(pairs) < 2:
@@ -182,19 +184,20 @@ def paired_test(metric: str, better: str, base: Sequence[float | None], new: Seq
     d = nv - b
     n, mean = len(d), float(d.mean())
     sd = float(d.std(ddof=1))
-    p_flip = sign_flip_p(d)
     no_spread = sd <= 1e-12 * max(1.0, abs(mean))
+    p_flip = sign_flip_p(d) if detail or no_spread else None
     if no_spread:  # every cell moved by the same amount: t is undefined (its p would be 0 on any n)
         sd = 0.0
         p_t, low, high = p_flip, mean, mean
+        assert p_t is not None
     else:
         se = sd / math.sqrt(n)
-        p_t = float(stats.ttest_1samp(d, 0.0).pvalue)
+        p_t = float(2 * stats.t.sf(abs(mean) / se, n - 1))  # the one-sample t-test of mean 0
         half = float(stats.t.ppf(1 - alpha / 2, n - 1)) * se
         low, high = mean - half, mean + half
     return PairedTest(metric, better, n, float(b.mean()), float(nv.mean()), mean, sd, sd / math.sqrt(n), low, high,
                       p_t, p_flip, None,
-                      min_detectable(sd, n, alpha=alpha, power=power) if sd > 0 else None,  # no spread: no estimate
+                      min_detectable(sd, n, alpha=alpha, power=power) if sd > 0 and detail else None,
                       no_spread=no_spread)
 
 
@@ -223,6 +226,48 @@ def judge(tests: Sequence[PairedTest], alpha: float) -> list[PairedTest]:
             worse = t.mean > 0 if t.better == "lower" else t.mean < 0
             verdict = "worse" if worse else "better"
         out[i] = replace(t, p_holm=p, verdict=verdict)
+    return out
+
+
+LOG_SCALE = frozenset({"gap_ratio"})
+"""Ratios whose paired differences are taken on the log scale where a judge names them
+(:func:`primary_tests`): a ratio's spread grows with its size, so one world whose test/train
+ratio jumps from 1 to 20 would otherwise swamp the t-test's standard error."""
+
+
+def one_sided_worse(t: PairedTest) -> float:
+    """The one-sided p-value of "NEW is worse" from a two-sided paired test (symmetric null)."""
+    assert t.p_t is not None and t.mean is not None
+    worse = t.mean > 0 if t.better == "lower" else t.mean < 0
+    return t.p_t / 2 if worse else 1 - t.p_t / 2
+
+
+def judge_worse(tests: Sequence[PairedTest], alpha: float) -> list[PairedTest]:
+    """Holm over the judged tests' one-sided p-values of "worse": the verdict is ``"worse"``
+    or ``"same"``, and the chance of any false *worse* over the family is at most ``alpha``
+    (``p_holm`` holds the adjusted one-sided p)."""
+    judged = [i for i, t in enumerate(tests) if t.judged]
+    adjusted = holm([one_sided_worse(tests[i]) for i in judged])
+    out = list(tests)
+    for i, p in zip(judged, adjusted, strict=True):
+        t = tests[i]
+        out[i] = replace(t, p_holm=p, verdict="worse" if p < alpha and abs(t.mean or 0.0) > 1e-12 else "same")
+    return out
+
+
+def primary_tests(pairing: Pairing, primary: Sequence[str], metrics: dict[str, str], *, alpha: float,
+                  power: float, detail: bool = True) -> list[PairedTest]:
+    """The paired tests of the ``primary`` metrics (those in :data:`LOG_SCALE` on the log scale,
+    their names prefixed ``log ``), not yet judged: see :func:`judge_worse`."""
+    out = []
+    for name in primary:
+        values = ([b["metrics"].get(name) for _, b, _ in pairing.pairs], [n["metrics"].get(name) for _, _, n in pairing.pairs])
+        label = name
+        if name in LOG_SCALE:
+            values = tuple([math.log(v) if v is not None and v > 0 else None for v in side] for side in values)
+            label = f"log {name}"
+        out.append(paired_test(label, metrics.get(name, "lower"), *values, alpha=alpha, power=power,
+                               detail=detail))
     return out
 
 

@@ -85,6 +85,13 @@ class Methodology(_Strict):
     """The planted mutant this methodology is (:mod:`bayestune.bench.mutants`), or ``"rerun"``."""
 
 
+PRIMARY = ("final_regret_z", "kernel_l1_max", "abs_error_yearly_seasonality", "gap_ratio")
+"""The catch judge's primary metrics: one for each thing a tuner must get right. Predict
+never-searched weeks as well as the true structure (the honest regret in standard errors),
+recover the carry-over (the worst channel's adstock-kernel L1) and the seasonality (the
+Fourier order's error), and not overfit (honest test / train CRPS, judged on the log scale)."""
+
+
 class MutantsTable(_Strict):
     """Planted mutants and reruns of the default, run beside it (:mod:`bayestune.bench.mutants`)."""
 
@@ -92,13 +99,39 @@ class MutantsTable(_Strict):
     """Which mutants (default: all of them)."""
     reruns: int = Field(2, ge=0)
     """Reruns of the unchanged default with other study seeds on the same datasets."""
+    primary: tuple[str, ...] = PRIMARY
+    """The paired judge's metrics (:mod:`bayestune.bench.catch`): a planted methodology is
+    *worse* when a one-sided paired t-test on one of them says so, Holm-adjusted over these
+    alone. Declared before a run, and few: each metric added costs every other one power."""
+
+    judges: tuple[Literal["paired", "calibrated", "gate"], ...] = ("paired", "calibrated", "gate")
+    """Which judges' flags count in the catch and false-alarm rates (all are shown): the paired
+    t-tests, the rerun-calibrated judge (:mod:`bayestune.bench.calibrated`), the gate."""
+
+    @field_validator("primary")
+    @classmethod
+    def _quality(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        from bayestune.bench.cell import QUALITY
+
+        unknown = [n for n in names if n not in QUALITY]
+        if unknown:
+            raise ValueError(f"primary names an unknown quality metric {unknown[0]!r} (known: {', '.join(QUALITY)})")
+        if not names or len(set(names)) != len(names):
+            raise ValueError("primary must name at least one metric, each once")
+        return names
 
 
 class GateRules(_Strict):
     """Thresholds for ``bayestune gate``; each applies to every gated methodology and scenario,
-    on the mean over the suite's seeds. A threshold left out is not checked."""
+    on the mean over the suite's seeds (or over all its cells: ``over``). A threshold left out
+    is not checked."""
 
     methodologies: tuple[str, ...] = ("default",)
+    over: Literal["scenario", "suite"] = "scenario"
+    """``"scenario"``: each scenario's figures (the mean over its seeds) checked apart;
+    ``"suite"``: one check per methodology over all its cells, the regrets in standard errors
+    pooled as Stouffer's sum / sqrt(n) (:mod:`bayestune.bench.gate`). Checking six one-seed
+    worlds apart makes six chances to cross a threshold by noise; pooled, one."""
     max_kernel_l1: float | None = Field(None, gt=0)
     """Worst channel's adstock-kernel L1 (0 to 2)."""
     max_regret_z: float | None = None

@@ -145,10 +145,12 @@ def catch_section(payload: dict[str, Any], folder: Path, *, alpha: float, power:
     caught = catch_matrix(payload, alpha=alpha, power=power)
     if not caught:
         return ""
+    from bayestune.bench.catch import resampled_false_alarms
     from bayestune.bench.catch_figure import plot_catch_matrix
 
     plot_catch_matrix(caught, folder / CATCH_FILE)
-    return "\n".join(["", *catch_markdown(caught, payload, alpha=alpha, figure=CATCH_FILE)])
+    null = resampled_false_alarms(payload, alpha=alpha, power=power)
+    return "\n".join(["", *catch_markdown(caught, payload, alpha=alpha, figure=CATCH_FILE, null=null)])
 
 
 def to_markdown(payload: dict[str, Any], *, contrasts: list[Contrast] | None = None, figure: str | None = None) -> str:
