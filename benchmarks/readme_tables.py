@@ -55,14 +55,15 @@ def methodology_table(payload: dict[str, Any]) -> list[str]:
 
 def catch_table(payload: dict[str, Any]) -> list[str]:
     """The summary's "Planted mutants" section without its heading and figure."""
-    from bayestune.bench.catch import catch_matrix, to_markdown
+    from bayestune.bench.catch import catch_matrix, resampled_false_alarms, to_markdown
 
     rules = payload["suite"].get("compare") or {}
     alpha, power = float(rules.get("alpha", 0.05)), float(rules.get("power", 0.8))
     caught = catch_matrix(payload, alpha=alpha, power=power)
     if not caught:
         raise SystemExit("readme_tables: the results hold no planted mutants")
-    lines = to_markdown(caught, payload, alpha=alpha, figure=None)[2:]  # without its heading
+    null = resampled_false_alarms(payload, alpha=alpha, power=power)
+    lines = to_markdown(caught, payload, alpha=alpha, figure=None, null=null)[2:]  # without its heading
     while lines and lines[-1] == "":
         lines.pop()
     return lines

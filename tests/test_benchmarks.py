@@ -78,3 +78,15 @@ def test_cell_costs_lists_a_failed_cell_without_a_kept_search():
     failed = rows["worlds-collinear/seed0/random-choice (failed)"]
     assert failed["trials"] == 0 and failed["trials_s"] == 0
     assert rows["worlds-collinear/seed0/default"]["trials"] == 10
+
+
+def test_rejudge_applies_the_suite_files_judges_to_a_stored_run():
+    """The committed quick run judged under quick.toml's judges: what its summary says."""
+    rejudge = _load("rejudge")
+    payload = json.loads((Path(__file__).parents[1] / "benchmarks/baselines/quick.json").read_text())
+    out = rejudge.rejudge(payload, "quick", draws=200)
+    assert out["catch"] == "5/6" and out["false_alarms"] == "0/4"
+    assert out["flagged_by"]["space-without-truth"] == ["gate"], "shown, not counted"
+    null = out["resampled"]
+    assert null["runs"] == 5 and null["datasets"] == 6 and null["draws"] == 200
+    assert null["gate"] > 0.3 > null["paired"] and null["flagged"] == null["paired"]

@@ -259,3 +259,21 @@ def test_the_judges_that_count_are_the_suites():
     p["suite"]["mutants"]["judges"] = ["paired", "calibrated"]
     caught = catch_matrix(p, alpha=0.05, power=0.8)[0]
     assert caught.flagged_by == ["gate"] and not caught.flagged and caught.counted == ("paired", "calibrated")
+
+
+def test_the_catch_figure_tells_flags_that_do_not_count_from_those_that_do(tmp_path):
+    from bayestune.bench.catch_figure import FLAGGED, NOT, NOT_COUNTED, judges, matrix, plot_catch_matrix
+
+    rng = np.random.default_rng(4)
+    default = _runs("default", rng)
+    mutant = [c | {"cell": c["cell"] | {"methodology": "random-choice"},
+                   "metrics": c["metrics"] | {"kernel_l1_max": c["metrics"]["kernel_l1_max"] + 0.001}} for c in default]
+    limit = float(np.mean([c["metrics"]["kernel_l1_max"] for c in default])) + 0.0005
+    p = _planted(default + mutant + _runs("default-rerun1", rng), 1,
+                 {"random-choice": "random-choice", "default-rerun1": "rerun"}, {"max_kernel_l1": limit})
+    p["suite"]["mutants"]["judges"] = ["paired", "calibrated"]
+    caught = catch_matrix(p, alpha=0.05, power=0.8)
+    grid, cols = matrix(caught), judges(caught)
+    assert grid[0, cols.index("gate")] == NOT_COUNTED and grid[0, cols.index("calibrated")] == NOT
+    assert FLAGGED not in grid[0]
+    assert plot_catch_matrix(caught, tmp_path / "m.png").stat().st_size > 5000

@@ -274,9 +274,9 @@ def to_markdown(caught: list[Caught], payload: dict[str, Any], *, alpha: float, 
     if null:
         lines.append(f"- **False-alarm rate, resampled**: {null['flagged']:.1%} of {null['draws']} null comparisons "
                      f"flagged by the counted judges among the paired judge ({null['paired']:.1%}) and the gate "
-                     f"({null['gate']:.1%}): each draw pits two of the {null['runs']}+ runs of {default} on each of "
-                     f"the {null['datasets']} datasets against each other; an estimate on these datasets, with as "
-                     "few distinct runs as the reruns give.")
+                     f"({null['gate']:.1%}): each draw pits two runs of {default} against each other on each of the "
+                     f"{null['datasets']} datasets ({null['runs']} runs or more on each); an estimate on these "
+                     "datasets, with as few distinct runs as the reruns give.")
         if null["gate_checks"]:
             lines.append("  Gate checks that flag null comparisons: " + ", ".join(
                 f"{rule} {rate:.1%}" for rule, rate in null["gate_checks"].items()) + ".")

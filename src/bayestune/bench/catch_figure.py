@@ -18,8 +18,9 @@ from matplotlib.patches import Patch
 from bayestune.bench.catch import CALIBRATED, GATE, PAIRED, Caught
 from bayestune.bench.forest import COLOURS, DPI
 
-NOT, FLAGGED = 0, 1
-COLOURMAP = ListedColormap(["0.92", COLOURS["worse"]])
+NOT, FLAGGED, NOT_COUNTED = 0, 1, 2
+"""Not flagged; flagged by a judge that counts; flagged by one the suite shows but does not count."""
+COLOURMAP = ListedColormap(["0.92", COLOURS["worse"], "#e9a3a3"])
 
 
 def judges(caught: Sequence[Caught]) -> list[str]:
@@ -29,13 +30,15 @@ def judges(caught: Sequence[Caught]) -> list[str]:
 
 
 def matrix(caught: Sequence[Caught]) -> np.ndarray:
-    """``FLAGGED`` where the column's judge flagged the row, else ``NOT``."""
+    """``FLAGGED`` where the column's judge flagged the row (``NOT_COUNTED`` where that judge's
+    flags do not count in the suite), else ``NOT``."""
     cols = judges(caught)
     out = np.full((len(caught), len(cols)), NOT)
     for i, c in enumerate(caught):
         for j, judge in enumerate(cols):
             if (judge == GATE and c.gate_failed) or (judge == CALIBRATED and c.calibrated_worse) or judge in c.worse:
-                out[i, j] = FLAGGED
+                owner = judge if judge in (CALIBRATED, GATE) else PAIRED
+                out[i, j] = FLAGGED if owner in c.counted else NOT_COUNTED
     return out
 
 
@@ -48,11 +51,11 @@ def plot_catch_matrix(caught: Sequence[Caught], path: str | Path) -> Path:
     # wide enough for the two-line title and the legend, however few judge columns there are
     fig = Figure(figsize=(max(label_w + 0.9 * len(cols) + 0.6, 5.6), 1.9 + 0.38 * len(rows)), layout="constrained")
     ax = fig.subplots()
-    ax.imshow(grid, cmap=COLOURMAP, vmin=NOT, vmax=FLAGGED, aspect="auto")
+    ax.imshow(grid, cmap=COLOURMAP, vmin=NOT, vmax=NOT_COUNTED, aspect="auto")
     for i in range(grid.shape[0]):
         for j in range(grid.shape[1]):
-            ax.text(j, i, "flagged" if grid[i, j] == FLAGGED else "·", ha="center", va="center", fontsize=8,
-                    color="white" if grid[i, j] == FLAGGED else "0.45")
+            ax.text(j, i, "·" if grid[i, j] == NOT else "flagged", ha="center", va="center", fontsize=8,
+                    color="white" if grid[i, j] == FLAGGED else "0.3" if grid[i, j] == NOT_COUNTED else "0.45")
     counted = caught[0].counted if caught else ()
     shown = [f"{c} (not counted)" if (c in (CALIBRATED, GATE) and c not in counted)
              or (c not in (CALIBRATED, GATE) and PAIRED not in counted) else c for c in cols]
@@ -69,9 +72,11 @@ def plot_catch_matrix(caught: Sequence[Caught], path: str | Path) -> Path:
     alarms = sum(c.flagged for c in caught if c.rerun)
     fig.suptitle(f"Catch matrix: {caught_n}/{len(caught) - len(reruns)} mutants caught,\n"
                  f"{alarms}/{len(reruns)} reruns flagged (false alarms)", fontsize=11)
-    fig.legend(handles=[Patch(color=COLOURS["worse"], label="flagged by the column's judge"),
-                        Patch(color="0.92", label="not flagged")],
-               loc="outside lower center", ncols=2, fontsize=9, frameon=False)
+    handles = [Patch(color=COLOURS["worse"], label="flagged by the column's judge")]
+    if (grid == NOT_COUNTED).any():
+        handles.append(Patch(color=COLOURMAP.colors[NOT_COUNTED], label="flagged, not counted"))
+    fig.legend(handles=[*handles, Patch(color="0.92", label="not flagged")],
+               loc="outside lower center", ncols=len(handles) + 1, fontsize=9, frameon=False)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")
