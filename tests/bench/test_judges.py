@@ -208,7 +208,11 @@ def test_the_calibrated_judge_flags_a_shift_beyond_the_reruns_noise_that_the_t_t
     for c in cells:
         runs.setdefault((c["cell"]["scenario"], 0), []).append(c)
     cal = calibrate(runs, quality_metrics(), PRIMARY, alpha=0.05, draws=2000)
-    assert cal.runs == 5 and cal.draws == 2000 and len(cal.scale) == 4
+    assert cal.runs == 5 and cal.draws == 2000 and cal.datasets == 6 and len(cal.scale) == 4
+    # a comparison over five of the six datasets (a failed cell) is judged against a wider null
+    five = cal.statistics(cells[:5], shifted[:5])
+    mean5 = np.mean([shifted[k]["metrics"]["final_regret_z"] - cells[k]["metrics"]["final_regret_z"] for k in range(5)])
+    assert five["final_regret_z"] == pytest.approx(mean5 / (cal.scale[0] * math.sqrt(6 / 5)))
     assert all(s > 0 for s in cal.scale[:3]) and cal.scale[3] == 0.0, "gap_ratio: the same in every run here"
 
 

@@ -67,6 +67,9 @@ class Calibration:
     runs: int
     """The fewest runs of the default on any dataset."""
     draws: int
+    datasets: int
+    """The datasets the null averages over; a comparison over fewer (a failed cell) has a
+    wider null, its spread scaled by sqrt(datasets / compared)."""
 
     def statistics(self, base: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]]) -> dict[str, float]:
         """Each calibrated metric's standardised mean difference NEW - BASE (positive: worse),
@@ -79,7 +82,7 @@ class Calibration:
             d = [signed(n[u], name, better) - signed(b[u], name, better) for u in units]
             d = [x for x in d if math.isfinite(x)]
             if s > 0 and d:
-                out[label(name)] = float(np.mean(d)) / s
+                out[label(name)] = float(np.mean(d)) / (s * math.sqrt(self.datasets / len(d)))
         return out
 
     def worse(self, base: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]]) -> list[str]:
@@ -115,4 +118,4 @@ def calibrate(runs: dict[Any, list[dict[str, Any]]], metrics: dict[str, str], na
     largest = np.fmax.reduce(null[:, usable] / scale[usable], axis=1)
     critical = float(np.quantile(largest[np.isfinite(largest)], 1 - alpha))
     return Calibration(tuple(names), better, tuple(float(s) if u else 0.0 for s, u in zip(scale, usable, strict=True)),
-                       critical, min(len(v) for v in runs.values()), draws)
+                       critical, min(len(v) for v in runs.values()), draws, len(runs))
