@@ -382,22 +382,31 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 def _gate_on_mutants(payload: dict[str, Any], rules: Any) -> list[str]:
     """The gate's thresholds on each planted mutant in the results (reruns excluded): it must fail them.
 
-    Prints a line per mutant; returns the mutants the gate passes (it cannot tell them from the default).
+    A mutant's draws (``[mutants] draws``) are judged together, their cells pooled as one
+    methodology's. Prints a line per mutant; returns the mutants the gate passes (it cannot
+    tell them from the default).
     """
     from bayestune.bench.catch import failing_checks, planted_methodologies
     from bayestune.bench.mutants import RERUN
+    from bayestune.bench.results import group_results
 
-    blind = []
+    families: dict[str, list[str]] = {}
     for name, mutant in planted_methodologies(payload).items():
-        if mutant == RERUN:
-            continue
-        failing = failing_checks(payload, rules, name)
+        if mutant != RERUN:
+            families.setdefault(mutant, []).append(name)
+    blind = []
+    for mutant, names in families.items():
+        cells = [c | {"cell": c["cell"] | {"methodology": mutant}} for c in payload["cells"]
+                 if c["cell"]["methodology"] in names]
+        pooled = {"cells": cells, "groups": group_results(cells)}
+        failing = failing_checks(pooled, rules, mutant)
+        label = mutant if len(names) == 1 else f"{mutant} ({len(names)} draws pooled)"
         if failing:
-            print(f"  planted {name}: the gate fails it, as it must ({failing[0].line().removeprefix('FAIL  ')}"
+            print(f"  planted {label}: the gate fails it, as it must ({failing[0].line().removeprefix('FAIL  ')}"
                   + (f"; {len(failing) - 1} more" if len(failing) > 1 else "") + ")")
         else:
-            print(f"  planted {name}: PASSES the gate")
-            blind.append(name)
+            print(f"  planted {label}: PASSES the gate")
+            blind.append(mutant)
     return blind
 
 

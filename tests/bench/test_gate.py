@@ -157,3 +157,25 @@ def test_a_gate_check_the_default_fails_too_does_not_catch_a_mutant():
     (caught,) = catch_matrix(_with_planted(payload, gap_ratio=5.0), alpha=0.05, power=0.8)
     assert [line.split(": ")[1].split(" ")[0] for line in caught.gate_failed] == ["max_gap_ratio"]
     assert caught.flagged
+
+
+def test_the_gate_judges_a_mutants_draws_pooled(tmp_path, capsys):
+    """One draw of a random choice that happens to pass, three that fail: pooled (Stouffer over
+    the four honest regret z), the random-choice mutant fails the gate; alone the lucky draw passes."""
+    suite = tmp_path / "s.toml"
+    suite.write_text('[suite]\nname = "s"\nscenarios = ["quickstart"]\nseeds = [0]\n'
+                     '[methodology.default]\n[gate]\nover = "suite"\nmax_final_regret_z = 2.6\n')
+    payload = baseline()  # three seeds of the default; honest regret z -0.4, 0, +0.4
+    payload = _with_planted(payload, "random-choice", final_regret_z=0.5)
+    for k, shift in ((2, 2.0), (3, 2.2), (4, 1.8)):
+        payload = _with_planted(payload, f"random-choice-draw{k}", final_regret_z=shift)
+        payload["suite"]["methodology"][f"random-choice-draw{k}"]["mutant"] = "random-choice"
+    (tmp_path / "r.json").write_text(json.dumps(payload))
+    assert main(["gate", "--suite", str(suite), "--results", str(tmp_path / "r.json"), "--require-catch"]) == 0
+    out = capsys.readouterr().out
+    assert "planted random-choice (4 draws pooled): the gate fails it, as it must" in out
+    assert "max_final_regret_z 5.63 <= 2.6" in out  # (1.5 + 6.0 + 6.6 + 5.4) / sqrt(12)
+    lucky = _with_planted(baseline(), "random-choice", final_regret_z=0.5)  # (0.1 + 0.5 + 0.9) / sqrt(3)
+    (tmp_path / "lucky.json").write_text(json.dumps(lucky))
+    assert main(["gate", "--suite", str(suite), "--results", str(tmp_path / "lucky.json"), "--require-catch"]) == 1
+    assert "planted random-choice: PASSES the gate" in capsys.readouterr().out

@@ -201,6 +201,18 @@ def test_a_suites_mutants_table_plants_the_named_ones(tmp_path):
     assert list(with_mutants(suite, reruns=0).methodologies) == ["default", "seed-recipe", "highest-score"]
 
 
+def test_a_mutant_drawn_several_times_differs_only_in_its_study_seed(tmp_path):
+    (tmp_path / "m.toml").write_text(SUITE + '[mutants]\nnames = ["random-choice"]\nreruns = 0\ndraws = 3\n')
+    suite = load_suite(tmp_path / "m.toml")
+    names = ["random-choice", "random-choice-draw2", "random-choice-draw3"]
+    assert list(suite.methodologies) == ["default", "seed-recipe", *names]
+    draws = [suite.methodologies[n] for n in names]
+    assert [m.study_seed for m in draws] == [0, 1000, 2000] and {m.mutant for m in draws} == {"random-choice"}
+    assert all(m.tuning == draws[0].tuning for m in draws)
+    cells = {c.key: c for c in suite.cells()}
+    assert cells["quickstart/seed0/random-choice-draw3"].tuning["seed"] == 2000
+
+
 @pytest.mark.parametrize(("edit", "argv", "message"), [
     (lambda s: s + '[mutants]\nnames = ["nope"]\n', [], "unknown mutant 'nope' (known: random-choice"),
     (lambda s: s + '[methodology.highest-score]\n', ["--mutants"], "already has a methodology named 'highest-score'"),

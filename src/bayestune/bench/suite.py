@@ -99,6 +99,10 @@ class MutantsTable(_Strict):
     """Which mutants (default: all of them)."""
     reruns: int = Field(2, ge=0)
     """Reruns of the unchanged default with other study seeds on the same datasets."""
+    draws: int = Field(1, ge=1)
+    """Draws of each mutant (``<name>-draw<k>``, other study seeds on the same datasets). A
+    random choice is one ticket of a lottery; ``bayestune gate`` judges a mutant's draws
+    pooled, as one methodology."""
     primary: tuple[str, ...] = PRIMARY
     """The paired judge's metrics (:mod:`bayestune.bench.catch`): a planted methodology is
     *worse* when a one-sided paired t-test on one of them says so, Holm-adjusted over these
@@ -364,7 +368,7 @@ def with_mutants(suite: Suite, table: MutantsTable | None = None, *, reruns: int
         table = table.model_copy(update={"reruns": reruns})
     names = table.names if table.names is not None else tuple(MUTANTS)
     methods |= planted(Suite(suite.name, suite.path, suite.spec.model_copy(update={"methodology": methods})),
-                       names, table.reruns)
+                       names, table.reruns, table.draws)
     return Suite(suite.name, suite.path, suite.spec.model_copy(update={"methodology": methods, "mutants": table}))
 
 

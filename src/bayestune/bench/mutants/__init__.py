@@ -87,8 +87,10 @@ def base_methodology(suite: Suite) -> str:
     return name
 
 
-def planted(suite: Suite, names: Sequence[str], reruns: int) -> dict[str, Methodology]:
-    """The mutant and rerun methodologies of ``suite``, by name (not yet in the suite)."""
+def planted(suite: Suite, names: Sequence[str], reruns: int, draws: int = 1) -> dict[str, Methodology]:
+    """The mutant and rerun methodologies of ``suite``, by name (not yet in the suite); with
+    ``draws`` > 1 each mutant also as ``<name>-draw<k>``, its studies seeded ``1000·(k-1)``
+    higher (a random choice is one draw of a lottery: the gate judges the draws pooled)."""
     from bayestune.bench.suite import Methodology, merge
 
     where = f"{suite.path}: mutants"
@@ -101,9 +103,12 @@ def planted(suite: Suite, names: Sequence[str], reruns: int) -> dict[str, Method
     out: dict[str, Methodology] = {}
     for name in names:
         m = MUTANTS[name]
-        out[name] = Methodology(description=f"planted mutant of {base_name}: {m.description}",
-                                tuning=dict(base.tuning) | m.replace(merged), exclude_truth=m.exclude_truth,
-                                mutant=name)
+        for k in range(1, draws + 1):
+            out[name if k == 1 else f"{name}-draw{k}"] = Methodology(
+                description=f"planted mutant of {base_name}: {m.description}"
+                            + (f" (draw {k}, its studies seeded {(k - 1) * RERUN_SEED_STEP} higher)" if k > 1 else ""),
+                tuning=dict(base.tuning) | m.replace(merged), exclude_truth=m.exclude_truth, mutant=name,
+                study_seed=(k - 1) * RERUN_SEED_STEP)
     for k in range(1, reruns + 1):
         out[f"{base_name}-rerun{k}"] = Methodology(
             description=f"{base_name} again, its studies seeded {k * RERUN_SEED_STEP} higher on the same datasets",
