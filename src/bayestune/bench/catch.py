@@ -1,7 +1,8 @@
 """Does the benchmark catch what it should? The planted mutants' catch matrix.
 
 Each planted methodology (:mod:`bayestune.bench.mutants`: a mutant, or a rerun of the
-default with other study seeds) is judged against the default by two judges:
+default with other study seeds) is judged against the default by three judges; the suite's
+``[mutants] judges`` says whose flags count (all are shown):
 
 - **the paired judge**: its cells against the default's on the same datasets, on the suite's
   few *primary* metrics declared before the run (``[mutants] primary``; by default the
@@ -13,6 +14,10 @@ default with other study seeds) is judged against the default by two judges:
   flagging, so alpha is a bound, not a guess. The other quality metrics are the summary's
   business, not a verdict's: judging 21 metrics under Holm would cost each of them most of
   its power.
+- **the rerun-calibrated judge** (:mod:`bayestune.bench.calibrated`): on these datasets,
+  does it land further from the default than the default's own reruns do? A max-T statistic
+  over the primary metrics against the resampled null of the default's runs; a rerun is
+  judged against a null built without it.
 - **the gate**: the suite's ``[gate]`` thresholds (:mod:`bayestune.bench.gate`) applied to
   it; a failing check flags it, unless the default fails the same check (a check that fails
   both cannot tell them apart: it is listed, not counted). An absolute threshold has no
@@ -23,7 +28,7 @@ default with other study seeds) is judged against the default by two judges:
 The catch rate is the share of mutants flagged; the false-alarm rate is the share of reruns
 flagged. With two or more runs of the default on each dataset (the default and its reruns,
 exchangeable under no difference), :func:`resampled_false_alarms` estimates the false-alarm
-rate of both judges together, on these datasets, from many resampled null comparisons.
+rates of the paired judge and the gate on these datasets from many resampled null comparisons.
 """
 
 from __future__ import annotations
@@ -38,12 +43,12 @@ from bayestune.bench.gate import Check, gate_checks
 from bayestune.bench.mutants import MUTANTS, RERUN
 from bayestune.bench.paired import (
     PairedTest,
-    unit,
     default_and_reference,
     judge_worse,
     pair_cells,
     primary_tests,
     quality_metrics,
+    unit,
 )
 from bayestune.bench.results import group_results
 from bayestune.bench.suite import GateRules, MutantsTable
