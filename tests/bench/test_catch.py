@@ -89,10 +89,11 @@ def test_the_summary_reports_the_rates_and_links_the_figure(suite_out, payload):
     section = text.split("## Planted mutants", 1)[1]
     assert "**Catch rate**: 2/2 (100%) mutants flagged." in section
     assert "**False-alarm rate**: 0/1 (0%) reruns of the unchanged default flagged." in section
-    assert "one-sided paired t-tests over the cells, Holm-adjusted at alpha 0.05 over these 4 alone" in section
+    assert "one-sided paired t-tests over the cells, Holm-adjusted at level 0.025 over these 4 alone" in section
+    assert "The two share alpha 0.05 (Bonferroni): together they flag a rerun at most 0.05 of the time." in section
     # the default and its rerun choose alike on every seed: no resampled null comparison is flagged
-    assert ("**False-alarm rate, resampled**: 0.0% of 1000 null comparisons flagged by the counted judges among the "
-            "paired judge (0.0%) and the gate (0.0%)") in section
+    assert ("**False-alarm rate, resampled**: 0.0% of 500 null comparisons flagged by the judges that count (paired "
+            "judge 0.0%, calibrated judge not calibrated, gate 0.0%)") in section
     assert "![catch matrix](figures/catch_matrix.png)" in section
     rerun_row = next(line for line in section.splitlines() if line.startswith("| default-rerun1 |"))
     assert rerun_row.startswith("| default-rerun1 | rerun | 3 | no |") and rerun_row.endswith("| passes |")

@@ -132,7 +132,9 @@ def test_resampled_false_alarms_stay_near_the_nominal_rate_on_exchangeable_runs(
     null = resampled_false_alarms(_planted(cells, 4, mutants, {"max_kernel_l1": 0.5}), alpha=0.05, power=0.8,
                                   draws=400)
     assert null is not None and null["runs"] == 5 and null["datasets"] == 6 and null["draws"] == 400
-    assert null["paired"] <= 0.08 and null["gate"] == 0.0 and null["flagged"] == null["paired"]
+    assert null["level"] == 0.025, "the paired and the calibrated judge share alpha"
+    assert null["gate"] == 0.0 and null["calibrated"] is not None
+    assert max(null["paired"], null["calibrated"]) <= null["flagged"] <= min(0.08, null["paired"] + null["calibrated"])
     worlds_apart = _planted(cells[:6] + _runs("default-rerun1", rng), 1, {"default-rerun1": "rerun"})
     assert resampled_false_alarms(worlds_apart, alpha=0.05, power=0.8, draws=50)["runs"] == 2
     alone = _planted(cells[:6], 0, {})
@@ -218,8 +220,8 @@ def test_the_calibrated_judge_flags_a_shift_beyond_the_reruns_noise_that_the_t_t
 
 def test_the_calibrated_judge_holds_its_false_alarm_rate_on_exchangeable_runs():
     """Experiments of five exchangeable runs: calibrate on them, judge a sixth run (fresh noise,
-    no shift) against the first. The share flagged over the experiments stays near alpha
-    (5.7% over 300 experiments at 5 runs; the calibration on few runs errs a little high)."""
+    no shift) against the first. The share flagged over the experiments stays at most about
+    alpha (4.3% over 300 experiments at 5 runs, 2.0% at 3: the leave-one-out null errs wide)."""
     from bayestune.bench.calibrated import calibrate
 
     rng = np.random.default_rng(0)
@@ -281,3 +283,31 @@ def test_the_catch_figure_tells_flags_that_do_not_count_from_those_that_do(tmp_p
     assert grid[0, cols.index("gate")] == NOT_COUNTED and grid[0, cols.index("calibrated")] == NOT
     assert FLAGGED not in grid[0]
     assert plot_catch_matrix(caught, tmp_path / "m.png").stat().st_size > 5000
+
+
+def test_the_leave_one_out_null_holds_on_heavy_tailed_runs():
+    """Runs where a study seed now and then lands far off (a choice with honest regret z 3 to 6
+    higher on one world): calibrated on five such runs, a sixth judged against the first is
+    flagged at most about alpha (measured 3.0% over 300 experiments)."""
+    from bayestune.bench.calibrated import calibrate
+
+    def heavy(method, rng):
+        cells = _runs(method, rng)
+        for c in cells:
+            if rng.random() < 0.15:  # a far-off choice
+                c["metrics"]["final_regret_z"] += float(rng.uniform(3, 6))
+        return cells
+
+    rng = np.random.default_rng(1)
+    flagged = 0
+    for experiment in range(150):
+        cells = []
+        for k in range(5):
+            cells += heavy(f"r{k}", rng)
+        runs = {}
+        for c in cells:
+            runs.setdefault((c["cell"]["scenario"], 0), []).append(c)
+        cal = calibrate(runs, quality_metrics(), PRIMARY, alpha=0.05, draws=500, seed=experiment)
+        assert cal.leave_one_out
+        flagged += bool(cal.worse(cells[:6], heavy("new", rng)))
+    assert flagged / 150 < 0.1, flagged

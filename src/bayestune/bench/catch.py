@@ -55,6 +55,8 @@ from bayestune.bench.suite import GateRules, MutantsTable
 
 PAIRED, CALIBRATED, GATE = "paired", "calibrated", "gate"
 """The judges (and their columns in the catch matrix)."""
+CALIBRATION_DRAWS = 500
+"""Draws of each calibration inside :func:`resampled_false_alarms` (one per null comparison)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,13 @@ def planted_methodologies(payload: dict[str, Any]) -> dict[str, str]:
     return {m: declared[m]["mutant"] for m in ran if (declared.get(m) or {}).get("mutant")}
 
 
+def level(counted: tuple[str, ...], alpha: float) -> float:
+    """Each counted judge's level: ``alpha`` split evenly between the judges that have one (the
+    paired and the calibrated judge), so that together they flag a rerun at most ``alpha`` of
+    the time (Bonferroni). A judge that is only shown runs at the same level."""
+    return alpha / max(1, sum(j in counted for j in (PAIRED, CALIBRATED)))
+
+
 def primary(payload: dict[str, Any]) -> tuple[str, ...]:
     """The suite's primary metrics (``[mutants] primary``, or the default family)."""
     return MutantsTable.model_validate(payload.get("suite", {}).get("mutants") or {}).primary
@@ -139,19 +148,20 @@ def catch_matrix(payload: dict[str, Any], *, alpha: float, power: float) -> list
     base_cells = [c for c in payload["cells"] if c["cell"]["methodology"] == default]
     default_fails = {_check_id(c) for c in failing_checks(payload, rules, default)}
     runs = default_runs(payload)
-    everyone = calibrate(runs, metrics, names, alpha=alpha)
+    each = level(table.judges, alpha)
+    everyone = calibrate(runs, metrics, names, alpha=each)
     order = list(MUTANTS)
     out = []
     for name, mutant in sorted(planted.items(), key=lambda nm: (nm[1] == RERUN, order.index(nm[1])
                                                                  if nm[1] in order else len(order), nm[0])):
         mine = [c for c in payload["cells"] if c["cell"]["methodology"] == name]
-        cells, tests = judged_against(base_cells, mine, names, metrics, alpha=alpha, power=power)
+        cells, tests = judged_against(base_cells, mine, names, metrics, alpha=each, power=power)
         failing = failing_checks(payload, rules, name)
         shared = [c for c in failing if _check_id(c) in default_fails]
         null = everyone
         if mutant == RERUN:  # leave it out of its own null
             null = calibrate({u: [c for c in members if c["cell"]["methodology"] != name] for u, members in runs.items()},
-                             metrics, names, alpha=alpha)
+                             metrics, names, alpha=each)
         stats = null.statistics(base_cells, mine) if null else None
         out.append(Caught(name, mutant, cells, sum(t.judged for t in tests),
                           [t.metric for t in tests if t.verdict == "worse"], tests,
@@ -178,46 +188,51 @@ def default_runs(payload: dict[str, Any]) -> dict[tuple[str, int], list[dict[str
     return out
 
 
-def resampled_false_alarms(payload: dict[str, Any], *, alpha: float, power: float, draws: int = 1000,
+def resampled_false_alarms(payload: dict[str, Any], *, alpha: float, power: float, draws: int = 500,
                            seed: int = 0) -> dict[str, Any] | None:
-    """The false-alarm rates of the paired judge and the gate, estimated on this run's datasets.
+    """The false-alarm rate of every judge, estimated on this run's datasets.
 
     Each draw builds a null comparison: on every dataset, two different runs of the default
-    (the default and its reruns, in random order) play BASE and NEW; the paired judge and the
-    gate then judge NEW exactly as a planted methodology is judged. The share of draws
-    flagged estimates the rate at which an unchanged default is flagged, conditional on
-    these datasets (``flagged``: by the judges that count). The rerun-calibrated judge is
-    built from these very draws, so they cannot check it: its reruns, each judged against a
-    null without it, do. ``None`` unless every dataset has at least two runs.
+    (the default and its reruns, in random order) play BASE and NEW, and the judges judge NEW
+    exactly as a planted methodology is judged, the calibrated judge against a null of the
+    runs without NEW's (as a rerun is). The share of draws flagged estimates the rate at which
+    an unchanged default is flagged, conditional on these datasets (``flagged``: by the judges
+    that count). ``None`` unless every dataset has at least two runs.
     """
     runs = default_runs(payload)
     if not runs or min(len(v) for v in runs.values()) < 2:
         return None
     metrics, names = quality_metrics(payload), primary(payload)
     counted = MutantsTable.model_validate(payload.get("suite", {}).get("mutants") or {}).judges
+    each = level(counted, alpha)
     rules = GateRules.model_validate(payload.get("suite", {}).get("gate") or {})
     rng = np.random.default_rng(seed)
-    paired_flags = gate_flags = either = 0
+    flags = {PAIRED: 0, CALIBRATED: 0, GATE: 0}
+    either = calibrated_draws = 0
     by_check: dict[str, int] = {}
-    for _ in range(draws):
-        base, new = [], []
-        for members in runs.values():
+    for k in range(draws):
+        base, new, rest = [], [], {}
+        for u, members in runs.items():
             i, j = rng.choice(len(members), size=2, replace=False)
             base.append(_as(members[i], "base"))
             new.append(_as(members[j], "new"))
-        _, tests = judged_against(base, new, names, metrics, alpha=alpha, power=power, detail=False)
+            rest[u] = [m for r, m in enumerate(members) if r != j]
+        _, tests = judged_against(base, new, names, metrics, alpha=each, power=power, detail=False)
         null = {"cells": base + new, "groups": group_results(base + new)}
         fails = {_check_id(c) for c in failing_checks(null, rules, "base")}
-        p = any(t.verdict == "worse" for t in tests)
         alarms = {c.rule for c in failing_checks(null, rules, "new") if _check_id(c) not in fails}
         for rule in alarms:
             by_check[rule] = by_check.get(rule, 0) + 1
-        g = bool(alarms)
-        paired_flags += p
-        gate_flags += g
-        either += (p and PAIRED in counted) or (g and GATE in counted)
-    return {"draws": draws, "runs": min(len(v) for v in runs.values()), "datasets": len(runs),
-            "paired": paired_flags / draws, "gate": gate_flags / draws, "flagged": either / draws,
+        cal = calibrate(rest, metrics, names, alpha=each, draws=CALIBRATION_DRAWS, seed=k)
+        calibrated_draws += cal is not None
+        hit = {PAIRED: any(t.verdict == "worse" for t in tests), GATE: bool(alarms),
+               CALIBRATED: bool(cal and cal.worse(base, new))}
+        for j in flags:
+            flags[j] += hit[j]
+        either += any(hit[j] for j in counted)
+    return {"draws": draws, "runs": min(len(v) for v in runs.values()), "datasets": len(runs), "level": each,
+            "paired": flags[PAIRED] / draws, "gate": flags[GATE] / draws,
+            "calibrated": flags[CALIBRATED] / draws if calibrated_draws else None, "flagged": either / draws,
             "gate_checks": {rule: k / draws for rule, k in sorted(by_check.items(), key=lambda rk: -rk[1])}}
 
 
@@ -247,10 +262,10 @@ def _rate(k: int, n: int) -> str:
 
 JUDGE_TEXT = {
     PAIRED: "the paired judge says *worse* on a primary metric ({names}; one-sided paired t-tests over the cells, "
-            "Holm-adjusted at alpha {alpha:g} over these {n} alone: at most {alpha:g} per rerun)",
+            "Holm-adjusted at level {each:g} over these {n} alone: at most {each:g} per rerun)",
     CALIBRATED: "the rerun-calibrated judge finds it further from {default} than {default}'s own reruns land on these "
-                "datasets (max-T over the primary metrics against the resampled null of {default}'s runs, at alpha "
-                "{alpha:g}; a rerun is judged against a null without it)",
+                "datasets (max-T over the primary metrics against the leave-one-out null of {default}'s runs, at "
+                "level {each:g}; a rerun is judged against a null without it)",
     GATE: "the suite's gate ({pooled}) fails it where it passes {default} (no false-alarm rate of its own)",
 }
 
@@ -266,22 +281,26 @@ def to_markdown(caught: list[Caught], payload: dict[str, Any], *, alpha: float, 
     rules = GateRules.model_validate(payload.get("suite", {}).get("gate") or {})
     counted = caught[0].counted
     (k, n), (fk, fn) = rates(caught)
-    fill = {"names": ", ".join(names), "alpha": alpha, "n": len(names), "default": default,
+    fill = {"names": ", ".join(names), "each": level(counted, alpha), "n": len(names), "default": default,
             "pooled": "pooled over the suite's worlds" if rules.over == "suite" else "each scenario apart"}
     shown = [j for j in (PAIRED, CALIBRATED, GATE) if j not in counted]
     lines = ["## Planted mutants", "",
              f"Deliberately broken methodologies built from **{default}** through the seams, and reruns of it "
              "with other study seeds on the same datasets. A methodology is flagged when "
              + "; or when ".join(JUDGE_TEXT[j].format(**fill) for j in counted) + "."
+             + (f" The two share alpha {alpha:g} (Bonferroni): together they flag a rerun at most {alpha:g} of the "
+                "time." if PAIRED in counted and CALIBRATED in counted else "")
              + (f" Shown, not counted: {', '.join(shown)}." if shown else ""), "",
              f"- **Catch rate**: {_rate(k, n)} mutants flagged.",
              f"- **False-alarm rate**: {_rate(fk, fn)} reruns of the unchanged {default} flagged."]
     if null:
+        calibrated = "not calibrated" if null["calibrated"] is None else f"{null['calibrated']:.1%}"
         lines.append(f"- **False-alarm rate, resampled**: {null['flagged']:.1%} of {null['draws']} null comparisons "
-                     f"flagged by the counted judges among the paired judge ({null['paired']:.1%}) and the gate "
-                     f"({null['gate']:.1%}): each draw pits two runs of {default} against each other on each of the "
-                     f"{null['datasets']} datasets ({null['runs']} runs or more on each); an estimate on these "
-                     "datasets, with as few distinct runs as the reruns give.")
+                     f"flagged by the judges that count (paired judge {null['paired']:.1%}, calibrated judge "
+                     f"{calibrated}, gate {null['gate']:.1%}): each draw pits two runs of {default} against each "
+                     f"other on each of the {null['datasets']} datasets ({null['runs']} runs or more on each), the "
+                     "calibrated judge's null built without the run playing NEW; an estimate on these datasets, "
+                     "with as few distinct runs as the reruns give.")
         if null["gate_checks"]:
             lines.append("  Gate checks that flag null comparisons: " + ", ".join(
                 f"{rule} {rate:.1%}" for rule, rate in null["gate_checks"].items()) + ".")
@@ -295,7 +314,7 @@ def to_markdown(caught: list[Caught], payload: dict[str, Any], *, alpha: float, 
     labels = [t.metric for t in caught[0].tests] or list(names)
     lines += [f"Each primary column (the paired judge): the mean paired difference (planted minus {default}) and "
               "its one-sided Holm-adjusted p of *worse*; bold where it flags. The calibrated column: the largest "
-              "standardised difference against the critical value of the default's resampled null.", "",
+              "standardised difference against the critical value of the default's leave-one-out null.", "",
               "| methodology | planted | cells | flagged | " + " | ".join(labels) + " | calibrated | gate |",
               "|" + "---|" * (6 + len(labels))]
     for c in caught:
