@@ -91,3 +91,12 @@ def test_rejudge_applies_the_suite_files_judges_to_a_stored_run():
     assert null["runs"] == 5 and null["datasets"] == 6 and null["draws"] == 200
     assert null["gate"] > 0.3 > null["flagged"] >= max(null["paired"], null["calibrated"])
     assert null["flagged"] <= 0.08, "the counted judges together: about 5% at most"
+
+
+def test_judge_false_alarms_measures_the_calibrated_judge_on_synthetic_and_stored_runs():
+    script = _load("judge_false_alarms")
+    out = script.synthetic(runs=3, heavy=True, experiments=20, alpha=0.05)
+    assert out["runs"] == 3 and out["heavy"] and 0.0 <= out["calibrated_false_alarms"] <= 0.3
+    payload = json.loads((Path(__file__).parents[1] / "benchmarks/baselines/quick.json").read_text())
+    stored = script.stored(payload, level=0.025, draws=40)
+    assert stored["runs"] == 5 and stored["either"] >= max(stored["paired"], stored["calibrated"])
