@@ -74,7 +74,8 @@ def pooled_groups(payload: dict[str, Any], methodologies: tuple[str, ...]) -> li
                 metrics[name] = {"mean": sum(v) / math.sqrt(len(v)) if name in POOLED_Z else sum(v) / len(v),
                                  "n": len(v)}
         scenarios = len({c["cell"]["scenario"] for c in cells})
-        out.append({"scenario": f"all {scenarios} scenarios pooled", "methodology": m,
+        out.append({"scenario": f"all {scenarios} scenarios pooled" if scenarios > 1 else "its scenario pooled",
+                    "methodology": m,
                     "failed": len(cells) - len(ok), "metrics": metrics})
     return out
 
