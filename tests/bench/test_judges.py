@@ -221,7 +221,7 @@ def test_the_calibrated_judge_flags_a_shift_beyond_the_reruns_noise_that_the_t_t
 def test_the_calibrated_judge_holds_its_false_alarm_rate_on_exchangeable_runs():
     """Experiments of five exchangeable runs: calibrate on them, judge a sixth run (fresh noise,
     no shift) against the first. The share flagged over the experiments stays at most about
-    alpha (4.0% over 300 experiments at 5 runs, 1.7% at 3: `benchmarks/judge_false_alarms.py`)."""
+    alpha (4.3% over 300 experiments at 5 runs, 3.3% at 3: `benchmarks/judge_false_alarms.py`)."""
     from bayestune.bench.calibrated import calibrate
 
     rng = np.random.default_rng(0)
@@ -288,7 +288,7 @@ def test_the_catch_figure_tells_flags_that_do_not_count_from_those_that_do(tmp_p
 def test_the_leave_one_out_null_holds_on_heavy_tailed_runs():
     """Runs where a study seed now and then lands far off (a choice with honest regret z 3 to 6
     higher on one world): calibrated on five such runs, a sixth judged against the first is
-    flagged at most about alpha (4.7% over 300 experiments: `benchmarks/judge_false_alarms.py --heavy`)."""
+    flagged at about alpha (5.3% over 300 experiments: `benchmarks/judge_false_alarms.py --heavy`)."""
     from bayestune.bench.calibrated import calibrate
 
     def heavy(method, rng):
@@ -311,3 +311,12 @@ def test_the_leave_one_out_null_holds_on_heavy_tailed_runs():
         assert cal.leave_one_out
         flagged += bool(cal.worse(cells[:6], heavy("new", rng)))
     assert flagged / 150 < 0.1, flagged
+
+
+def test_the_pair_variance_is_over_pairs_of_different_runs():
+    from bayestune.bench.calibrated import _pair_variance
+
+    v = np.array([[0.0, 1.0], [1.0, np.nan], [3.0, 2.0]])
+    # pairs (0,1) (0,2) (1,2) both ways: (1 + 9 + 4) / 3 for the first metric; only (0,2) for the second
+    assert _pair_variance(v) == pytest.approx([14 / 3, 1.0])
+    assert np.isnan(_pair_variance(v[:1])).all(), "one run: no pair"

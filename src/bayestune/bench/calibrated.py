@@ -96,7 +96,7 @@ def _pair_variance(v: np.ndarray) -> np.ndarray:
     """Per metric, the mean squared difference over ordered pairs of different runs (rows of
     ``v``) that both have the figure: the variance of one null difference (nan: no pair)."""
     d = v[:, None, :] - v[None, :, :]
-    ok = np.isfinite(d)
+    ok = np.isfinite(d) & ~np.eye(len(v), dtype=bool)[:, :, None]  # a run paired with itself is no pair
     n = ok.sum(axis=(0, 1))
     total = np.where(ok, d * d, 0.0).sum(axis=(0, 1))
     return np.divide(total, n, out=np.full(v.shape[1], np.nan), where=n > 0)
