@@ -167,6 +167,10 @@ def test_the_primary_family_must_name_quality_metrics():
         MutantsTable(primary=("final_regret_z", "seconds_cell"))
     with pytest.raises(ValueError, match="each once"):
         MutantsTable(primary=("final_regret_z", "final_regret_z"))
+    with pytest.raises(ValueError, match="at least one judge"):
+        MutantsTable(judges=())
+    with pytest.raises(ValueError):
+        MutantsTable(judges=("paired", "oracle"))
 
 
 def test_a_suite_file_with_an_unknown_primary_metric_is_one_clear_error(tmp_path):

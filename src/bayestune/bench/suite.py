@@ -112,6 +112,13 @@ class MutantsTable(_Strict):
     """Which judges' flags count in the catch and false-alarm rates (all are shown): the paired
     t-tests, the rerun-calibrated judge (:mod:`bayestune.bench.calibrated`), the gate."""
 
+    @field_validator("judges")
+    @classmethod
+    def _some_judges(cls, judges: tuple[str, ...]) -> tuple[str, ...]:
+        if not judges or len(set(judges)) != len(judges):
+            raise ValueError("judges must name at least one judge, each once")
+        return judges
+
     @field_validator("primary")
     @classmethod
     def _quality(cls, names: tuple[str, ...]) -> tuple[str, ...]:
