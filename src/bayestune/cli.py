@@ -402,8 +402,9 @@ def _gate_on_mutants(payload: dict[str, Any], rules: Any) -> list[str]:
         failing = failing_checks(pooled, rules, mutant)
         label = mutant if len(names) == 1 else f"{mutant} ({len(names)} draws pooled)"
         if failing:
-            print(f"  planted {label}: the gate fails it, as it must ({failing[0].line().removeprefix('FAIL  ')}"
-                  + (f"; {len(failing) - 1} more" if len(failing) > 1 else "") + ")")
+            print(f"  planted {label}: the gate fails it, as it must")
+            for check in failing:
+                print(f"    {check.line()}")
         else:
             print(f"  planted {label}: PASSES the gate")
             blind.append(mutant)

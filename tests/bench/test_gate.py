@@ -134,7 +134,7 @@ def test_the_gate_says_when_it_passes_a_planted_mutant(tmp_path, capsys):
     (tmp_path / "blind.json").write_text(json.dumps(_with_planted(baseline())))
     assert main(["gate", "--suite", str(suite), "--results", str(tmp_path / "caught.json")]) == 0
     out = capsys.readouterr().out
-    assert "planted random-choice: the gate fails it, as it must (quickstart · random-choice: max_kernel_l1" in out
+    assert "planted random-choice: the gate fails it, as it must\n    FAIL  quickstart · random-choice: max_kernel_l1" in out
     assert main(["gate", "--suite", str(suite), "--results", str(tmp_path / "blind.json")]) == 0
     captured = capsys.readouterr()
     assert "planted random-choice: PASSES the gate" in captured.out
