@@ -100,3 +100,14 @@ def test_judge_false_alarms_measures_the_calibrated_judge_on_synthetic_and_store
     payload = json.loads((Path(__file__).parents[1] / "benchmarks/baselines/quick.json").read_text())
     stored = script.stored(payload, level=0.025, draws=40)
     assert stored["runs"] == 5 and stored["either"] >= max(stored["paired"], stored["calibrated"])
+
+
+def test_gate_failures_tabulates_pruned_trials_per_tuning_length():
+    script = _load("gate_failures")
+    result = {"preset": "worlds-short", "seed": 0, "structure": {"yearly_seasonality": 1, "l_max": 6},
+              "summary": [{"tune": 300, "trials": 20, "pruned": 3, "min_ess_bulk": 6.03, "max_rhat": 1.284,
+                           "median_seconds": 4.2}], "trials": []}
+    text = script.markdown(result)
+    assert "worlds-short seed 0, Fourier 1, l_max 6" in text
+    assert "| 300 | 20 | 3 | 6.0 | 1.284 | 4.2 |" in text
+    assert 'yearly_seasonality = [1, 1]' in script.CONFIG.format(order=1, l_max=6)
