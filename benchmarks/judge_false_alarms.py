@@ -8,9 +8,9 @@ Two measurements:
     calibrated judge is calibrated on the R runs and judges a fresh run against the first.
     The share of experiments flagged is its false-alarm rate.
 ``RESULTS``
-    On a stored suite run with reruns: null comparisons of two runs of the default on every
-    dataset, the calibrated judge calibrated *without* the run playing NEW (a first version
-    of it left NEW in, and this is how its 15% was found), at the level given.
+    On a stored suite run with reruns: the summary's resampled null comparisons (two runs of
+    the default on every dataset, the calibrated judge calibrated *without* the run playing
+    NEW), with the paired and the calibrated judge each at the level given.
 
     python benchmarks/judge_false_alarms.py synthetic --runs 5 [--heavy] [--experiments 300]
     python benchmarks/judge_false_alarms.py benchmarks/baselines/quick.json --level 0.025
@@ -24,7 +24,7 @@ import json
 import numpy as np
 
 from bayestune.bench.calibrated import calibrate
-from bayestune.bench.catch import default_runs, judged_against, primary
+from bayestune.bench.catch import resampled_false_alarms
 from bayestune.bench.paired import quality_metrics
 
 PRIMARY = ("final_regret_z", "kernel_l1_max", "abs_error_yearly_seasonality", "gap_ratio")
@@ -58,24 +58,15 @@ def synthetic(runs: int, heavy: bool, experiments: int, alpha: float) -> dict:
 
 
 def stored(payload: dict, level: float, draws: int) -> dict:
-    runs, metrics, names = default_runs(payload), quality_metrics(payload), primary(payload)
-    rng = np.random.default_rng(0)
-    hits = {"paired": 0, "calibrated": 0, "either": 0}
-    for k in range(draws):
-        base, new, rest = [], [], {}
-        for u, members in runs.items():
-            i, j = rng.choice(len(members), 2, replace=False)
-            base.append(members[i])
-            new.append(members[j] | {"cell": members[j]["cell"] | {"methodology": "new"}})
-            rest[u] = [m for r, m in enumerate(members) if r != j]
-        _, tests = judged_against(base, new, names, metrics, alpha=level, power=0.8, detail=False)
-        cal = calibrate(rest, metrics, names, alpha=level, draws=1000, seed=k)
-        p, c = any(t.verdict == "worse" for t in tests), bool(cal and cal.worse(base, new))
-        hits["paired"] += p
-        hits["calibrated"] += c
-        hits["either"] += p or c
-    return {"level": level, "draws": draws, "runs": min(len(v) for v in runs.values())} | {
-        k: v / draws for k, v in hits.items()}
+    """:func:`~bayestune.bench.catch.resampled_false_alarms` with the paired and the calibrated
+    judge counted, each at ``level``: ``either`` is the share of draws one of them flags."""
+    counted = payload | {"suite": payload["suite"] | {
+        "mutants": (payload["suite"].get("mutants") or {}) | {"judges": ["paired", "calibrated"]}}}
+    null = resampled_false_alarms(counted, alpha=2 * level, power=0.8, draws=draws, each=level)
+    if null is None:
+        raise SystemExit("judge_false_alarms: the results hold fewer than two runs of the default per dataset")
+    return {"level": level, "draws": draws, "runs": null["runs"], "paired": null["paired"],
+            "calibrated": null["calibrated"], "either": null["flagged"]}
 
 
 def main() -> None:

@@ -386,7 +386,7 @@ def _gate_on_mutants(payload: dict[str, Any], rules: Any) -> list[str]:
     methodology's. Prints a line per mutant; returns the mutants the gate passes (it cannot
     tell them from the default).
     """
-    from bayestune.bench.catch import failing_checks, planted_methodologies
+    from bayestune.bench.catch import as_methodology, failing_checks, planted_methodologies
     from bayestune.bench.mutants import RERUN
     from bayestune.bench.results import group_results
 
@@ -396,8 +396,7 @@ def _gate_on_mutants(payload: dict[str, Any], rules: Any) -> list[str]:
             families.setdefault(mutant, []).append(name)
     blind = []
     for mutant, names in families.items():
-        cells = [c | {"cell": c["cell"] | {"methodology": mutant}} for c in payload["cells"]
-                 if c["cell"]["methodology"] in names]
+        cells = [as_methodology(c, mutant) for c in payload["cells"] if c["cell"]["methodology"] in names]
         pooled = {"cells": cells, "groups": group_results(cells)}
         failing = failing_checks(pooled, rules, mutant)
         label = mutant if len(names) == 1 else f"{mutant} ({len(names)} draws pooled)"

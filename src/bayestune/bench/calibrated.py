@@ -10,14 +10,15 @@ so their differences are draws from the null, dataset by dataset.
 
 For each primary metric :math:`m` (those in :data:`~bayestune.bench.paired.LOG_SCALE` on
 the log scale, each signed so that a positive difference is worse), the statistic is the
-mean over datasets of NEW minus the default. Its null distribution comes from resampling:
-each draw takes, on every dataset, an ordered pair of two different runs of the default
-and averages their differences. Each metric's statistic is divided by its null standard
-deviation, and the largest over the metrics is compared with the :math:`1-\\alpha` quantile
-of the same maximum under the null (a max-T procedure, Westfall & Young 1993): the chance
-that any metric flags an exchangeable methodology is about :math:`\\alpha`, whatever the
-dependence between the metrics. A metric whose runs never differ (no null spread) cannot
-be calibrated and is left to the paired judge.
+mean over datasets of NEW minus the default, divided by its null standard deviation (from
+every ordered pair of different runs of the default on each dataset). The largest over the
+metrics is compared with the :math:`1-\\alpha` quantile of the same maximum under a
+resampled leave-one-out null (each draw takes, on every dataset, one run as NEW and another
+as BASE, NEW standardised by the other runs' spread; see :func:`calibrate`): a max-T
+procedure (Westfall & Young 1993), so the chance that any metric flags an exchangeable
+methodology is about :math:`\\alpha`, whatever the dependence between the metrics. A
+metric whose runs never differ (no null spread) cannot be calibrated and is left to the
+paired judge.
 
 It is calibrated on few runs, so it is only as good as the reruns are many; a rerun judged by
 it is judged against a null built without it (leave one out), which is how its false-alarm

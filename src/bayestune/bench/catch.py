@@ -121,9 +121,14 @@ def level(counted: tuple[str, ...], alpha: float) -> float:
     return alpha / max(1, sum(j in counted for j in (PAIRED, CALIBRATED)))
 
 
-def primary(payload: dict[str, Any]) -> tuple[str, ...]:
-    """The suite's primary metrics (``[mutants] primary``, or the default family)."""
-    return MutantsTable.model_validate(payload.get("suite", {}).get("mutants") or {}).primary
+def mutants_table(payload: dict[str, Any]) -> MutantsTable:
+    """The results' ``[mutants]`` table (its primary metrics and counted judges; defaults if none)."""
+    return MutantsTable.model_validate(payload.get("suite", {}).get("mutants") or {})
+
+
+def gate_rules(payload: dict[str, Any]) -> GateRules:
+    """The results' ``[gate]`` table."""
+    return GateRules.model_validate(payload.get("suite", {}).get("gate") or {})
 
 
 def judged_against(base_cells: list[dict[str, Any]], new_cells: list[dict[str, Any]], names: tuple[str, ...],
@@ -142,9 +147,8 @@ def catch_matrix(payload: dict[str, Any], *, alpha: float, power: float) -> list
     default, _ = default_and_reference(payload)
     if not planted or default is None:
         return []
-    metrics, names = quality_metrics(payload), primary(payload)
-    table = MutantsTable.model_validate(payload.get("suite", {}).get("mutants") or {})
-    rules = GateRules.model_validate(payload.get("suite", {}).get("gate") or {})
+    table, rules, metrics = mutants_table(payload), gate_rules(payload), quality_metrics(payload)
+    names = table.primary
     base_cells = [c for c in payload["cells"] if c["cell"]["methodology"] == default]
     default_fails = {_check_id(c) for c in failing_checks(payload, rules, default)}
     runs = default_runs(payload)
@@ -189,7 +193,7 @@ def default_runs(payload: dict[str, Any]) -> dict[tuple[str, int], list[dict[str
 
 
 def resampled_false_alarms(payload: dict[str, Any], *, alpha: float, power: float, draws: int = 500,
-                           seed: int = 0) -> dict[str, Any] | None:
+                           seed: int = 0, each: float | None = None) -> dict[str, Any] | None:
     """The false-alarm rate of every judge, estimated on this run's datasets.
 
     Each draw builds a null comparison: on every dataset, two different runs of the default
@@ -197,15 +201,15 @@ def resampled_false_alarms(payload: dict[str, Any], *, alpha: float, power: floa
     exactly as a planted methodology is judged, the calibrated judge against a null of the
     runs without NEW's (as a rerun is). The share of draws flagged estimates the rate at which
     an unchanged default is flagged, conditional on these datasets (``flagged``: by the judges
-    that count). ``None`` unless every dataset has at least two runs.
+    that count). ``each``: the paired and calibrated judges' level (default: :func:`level`).
+    ``None`` unless every dataset has at least two runs.
     """
     runs = default_runs(payload)
     if not runs or min(len(v) for v in runs.values()) < 2:
         return None
-    metrics, names = quality_metrics(payload), primary(payload)
-    counted = MutantsTable.model_validate(payload.get("suite", {}).get("mutants") or {}).judges
-    each = level(counted, alpha)
-    rules = GateRules.model_validate(payload.get("suite", {}).get("gate") or {})
+    table, rules, metrics = mutants_table(payload), gate_rules(payload), quality_metrics(payload)
+    names, counted = table.primary, table.judges
+    each = level(counted, alpha) if each is None else each
     rng = np.random.default_rng(seed)
     flags = {PAIRED: 0, CALIBRATED: 0, GATE: 0}
     either = calibrated_draws = 0
@@ -214,8 +218,8 @@ def resampled_false_alarms(payload: dict[str, Any], *, alpha: float, power: floa
         base, new, rest = [], [], {}
         for u, members in runs.items():
             i, j = rng.choice(len(members), size=2, replace=False)
-            base.append(_as(members[i], "base"))
-            new.append(_as(members[j], "new"))
+            base.append(as_methodology(members[i], "base"))
+            new.append(as_methodology(members[j], "new"))
             rest[u] = [m for r, m in enumerate(members) if r != j]
         _, tests = judged_against(base, new, names, metrics, alpha=each, power=power, detail=False)
         null = {"cells": base + new, "groups": group_results(base + new)}
@@ -236,7 +240,8 @@ def resampled_false_alarms(payload: dict[str, Any], *, alpha: float, power: floa
             "gate_checks": {rule: k / draws for rule, k in sorted(by_check.items(), key=lambda rk: -rk[1])}}
 
 
-def _as(cell: dict[str, Any], methodology: str) -> dict[str, Any]:
+def as_methodology(cell: dict[str, Any], methodology: str) -> dict[str, Any]:
+    """``cell`` relabelled as a cell of ``methodology`` (to judge runs or draws as one)."""
     return cell | {"cell": cell["cell"] | {"methodology": methodology}}
 
 
@@ -252,8 +257,7 @@ def default_gate(payload: dict[str, Any]) -> list[str]:
     default, _ = default_and_reference(payload)
     if default is None:
         return []
-    rules = GateRules.model_validate(payload.get("suite", {}).get("gate") or {})
-    return [c.line() for c in failing_checks(payload, rules, default)]
+    return [c.line() for c in failing_checks(payload, gate_rules(payload), default)]
 
 
 def _rate(k: int, n: int) -> str:
@@ -277,8 +281,7 @@ def to_markdown(caught: list[Caught], payload: dict[str, Any], *, alpha: float, 
     if not caught:
         return []
     default, _ = default_and_reference(payload)
-    names = primary(payload)
-    rules = GateRules.model_validate(payload.get("suite", {}).get("gate") or {})
+    names, rules = mutants_table(payload).primary, gate_rules(payload)
     counted = caught[0].counted
     (k, n), (fk, fn) = rates(caught)
     fill = {"names": ", ".join(names), "each": level(counted, alpha), "n": len(names), "default": default,

@@ -25,8 +25,12 @@ COLOURMAP = ListedColormap(["0.92", COLOURS["worse"], "#e9a3a3"])
 
 def judges(caught: Sequence[Caught]) -> list[str]:
     """The matrix's columns: the primary metrics, in the suite's order, the calibrated judge, the gate."""
-    return [*dict.fromkeys([*(t.metric for c in caught for t in c.tests), *(m for c in caught for m in c.worse)]),
-            CALIBRATED, GATE]
+    return [*dict.fromkeys(t.metric for c in caught for t in c.tests), CALIBRATED, GATE]
+
+
+def _judge_of(column: str) -> str:
+    """The judge a column belongs to: a primary metric's column is the paired judge's."""
+    return column if column in (CALIBRATED, GATE) else PAIRED
 
 
 def matrix(caught: Sequence[Caught]) -> np.ndarray:
@@ -37,8 +41,7 @@ def matrix(caught: Sequence[Caught]) -> np.ndarray:
     for i, c in enumerate(caught):
         for j, judge in enumerate(cols):
             if (judge == GATE and c.gate_failed) or (judge == CALIBRATED and c.calibrated_worse) or judge in c.worse:
-                owner = judge if judge in (CALIBRATED, GATE) else PAIRED
-                out[i, j] = FLAGGED if owner in c.counted else NOT_COUNTED
+                out[i, j] = FLAGGED if _judge_of(judge) in c.counted else NOT_COUNTED
     return out
 
 
@@ -57,8 +60,7 @@ def plot_catch_matrix(caught: Sequence[Caught], path: str | Path) -> Path:
             ax.text(j, i, "·" if grid[i, j] == NOT else "flagged", ha="center", va="center", fontsize=8,
                     color="white" if grid[i, j] == FLAGGED else "0.3" if grid[i, j] == NOT_COUNTED else "0.45")
     counted = caught[0].counted if caught else ()
-    shown = [f"{c} (not counted)" if (c in (CALIBRATED, GATE) and c not in counted)
-             or (c not in (CALIBRATED, GATE) and PAIRED not in counted) else c for c in cols]
+    shown = [c if _judge_of(c) in counted else f"{c} (not counted)" for c in cols]
     ax.set_xticks(range(len(cols)), shown, rotation=35, ha="right", fontsize=9)
     ax.set_yticks(range(len(rows)), rows, fontsize=9)
     ax.set_xticks(np.arange(-0.5, len(cols)), minor=True)
