@@ -4,8 +4,9 @@
 
 For each cell of ``RESULTS_DIR/results.json``: the fitter, how many distinct structures its
 search met, the seconds its trials spent compiling, sampling and predicting (summed over
-``trials.csv``), the trials' total, the trials the convergence gate pruned and those the
-median pruner cut, and the cell's minutes (search, oracle, final fits and evaluation). The
+``trials.csv``), the trials' total, the fits the gate sent back for a fresh seed (``[gate]
+retries``), the trials the convergence gate pruned and those the median pruner cut, and the
+cell's minutes (search, oracle, final fits and evaluation). The
 search's files are read from the cell's directory, or from ``searches/`` where a committed run
 keeps them.
 """
@@ -41,6 +42,7 @@ def cell_costs(results_dir: Path) -> list[dict[str, object]]:
             return sum(float(t[column] or 0.0) for t in trials)
 
         gate = sum("convergence gate" in (t.get("pruned_reason") or "") for t in trials)
+        retried = sum(len(json.loads(t.get("gate_retries") or "[]")) for t in trials)
         pruned = sum(t["state"] == "PRUNED" for t in trials)
         rows.append({
             "cell": cell["key"] if cell.get("status") == "ok" else f"{cell['key']} (failed)",
@@ -51,6 +53,7 @@ def cell_costs(results_dir: Path) -> list[dict[str, object]]:
             "sample_s": total("seconds_sample"),
             "predict_s": total("seconds_predict"),
             "trials_s": total("seconds_total"),
+            "gate_retried": retried,
             "gate_pruned": gate,
             "median_pruned": pruned - gate,
             "cell_min": float(cell.get("seconds") or 0.0) / 60.0,
@@ -59,11 +62,12 @@ def cell_costs(results_dir: Path) -> list[dict[str, object]]:
 
 
 def markdown(rows: list[dict[str, object]]) -> str:
-    lines = ["| cell | fitter | structures | compile s | sample s | predict s | trials s | gate-pruned | pruner-cut | cell min |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| cell | fitter | structures | compile s | sample s | predict s | trials s | fits retried | gate-pruned | "
+             "pruner-cut | cell min |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['cell']} | {r['fitter']} | {r['structures']} | {r['compile_s']:.0f} | {r['sample_s']:.0f} | "
-                     f"{r['predict_s']:.0f} | {r['trials_s']:.0f} | {r['gate_pruned']}/{r['trials']} | "
+                     f"{r['predict_s']:.0f} | {r['trials_s']:.0f} | {r['gate_retried']} | {r['gate_pruned']}/{r['trials']} | "
                      f"{r['median_pruned']}/{r['trials']} | {r['cell_min']:.2f} |")
     return "\n".join(lines)
 

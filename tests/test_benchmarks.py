@@ -102,12 +102,16 @@ def test_judge_false_alarms_measures_the_calibrated_judge_on_synthetic_and_store
     assert stored["runs"] == 5 and stored["either"] >= max(stored["paired"], stored["calibrated"])
 
 
-def test_gate_failures_tabulates_pruned_trials_per_tuning_length():
+def test_gate_failures_tabulates_pruned_trials_per_tuning_length_and_retries():
     script = _load("gate_failures")
     result = {"preset": "worlds-short", "seed": 0, "structure": {"yearly_seasonality": 1, "l_max": 6},
-              "summary": [{"tune": 300, "trials": 20, "pruned": 3, "min_ess_bulk": 6.03, "max_rhat": 1.284,
+              "summary": [{"tune": 300, "retries": 1, "trials": 20, "pruned": 3, "fits": 46, "min_ess_bulk": 6.03,
+                           "max_rhat": 1.284, "median_seconds": 4.2},
+                          {"tune": 300, "trials": 20, "pruned": 5, "min_ess_bulk": 6.03, "max_rhat": 1.284,
                            "median_seconds": 4.2}], "trials": []}
     text = script.markdown(result)
     assert "worlds-short seed 0, Fourier 1, l_max 6" in text
-    assert "| 300 | 20 | 3 | 6.0 | 1.284 | 4.2 |" in text
-    assert 'yearly_seasonality = [1, 1]' in script.CONFIG.format(order=1, l_max=6)
+    assert "| 300 | 1 | 20 | 3 | 46 | 6.0 | 1.284 | 4.2 |" in text
+    assert "| 300 | 0 | 20 | 5 | - | 6.0 | 1.284 | 4.2 |" in text  # a file from before retries were measured
+    config = script.CONFIG.format(order=1, l_max=6, retries=2)
+    assert 'yearly_seasonality = [1, 1]' in config and "retries = 2" in config

@@ -53,9 +53,11 @@ TRIAL_COLUMNS = (
     "fold_crps", "week_crps", "max_divergence_rate", "max_rhat", "min_ess_bulk",
     "seconds_build", "seconds_compile", "seconds_sample", "seconds_predict", "seconds_total",
     "fitter", "sampler", "seed", "fold_seeds", "pruned_reason", "error", "interrupted", "fits", "pareto_k",
+    "gate_retries",
 )
 """The columns of ``trials.csv``, in order (a header even before the first trial ends)."""
-_ADDED_COLUMNS: dict[str, Any] = {"fitter": None, "interrupted": False, "fits": None, "pareto_k": "[]"}
+_ADDED_COLUMNS: dict[str, Any] = {"fitter": None, "interrupted": False, "fits": None, "pareto_k": "[]",
+                                  "gate_retries": "[]"}
 """Columns added to ``trials.csv`` since its first layout, and what an older file reads as."""
 TRIALS_SCHEMA = "bayestune.trials/1"
 """``trials.csv`` has no room for a schema field: its header is its schema."""
@@ -129,6 +131,9 @@ class TrialRow(_Model):
     """PSIS-LFO: the k̂ of each scored week's importance weights, per block; a week whose k̂ passed
     ``lfo.k_threshold`` was predicted by a refit, as was one with ``null`` (weights too degenerate
     to smooth) after the trial's first week (the first fit's); ``[]`` for other validations."""
+    gate_retries: str = "[]"
+    """Fits that failed the search gate and were made again from a fresh seed (``[gate]
+    retries``), ``"<fold|fit> <index>: <reasons>"`` each; their seeds are in ``fold_seeds``."""
 
 
 class BestRecord(_Versioned):
@@ -248,6 +253,8 @@ class OracleRecord(_Versioned):
     """Exact fits made (as in ``trials.csv``)."""
     pareto_k: list[list[float | None]] = []
     """PSIS-LFO's k̂ per scored week (as in ``trials.csv``)."""
+    gate_retries: list[str] = []
+    """Always empty: the oracle's fits are not gated (its failures are ``gate_failures``)."""
 
 
 class ReplicateFit(_Model):

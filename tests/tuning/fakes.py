@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import weakref
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -196,3 +197,22 @@ class LFOPeaked(LFOFake):
 
 class LFOFlat(LFOFake):
     sigma = 1e7
+
+
+class FlakyGate(FakeFitter):
+    """Every odd-numbered fit of a fitter object (its first, third, ...) fails the gate with
+    R-hat 1.3: a fold refitted once passes; ``[gate] retries = 0`` prunes every trial."""
+
+    def fit(self, candidate, columns, data, settings, seed):
+        fitted, timings = super().fit(candidate, columns, data, settings, seed)
+        self.made = getattr(self, "made", 0) + 1
+        fitted.bad = self.made % 2 == 1
+        return fitted, timings
+
+    def diagnose(self, fitted):
+        diag = super().diagnose(fitted)
+        return replace(diag, max_rhat=1.3) if fitted.bad else diag
+
+
+class LFOFlakyGate(FlakyGate, LFOFake):
+    """:class:`FlakyGate` with PSIS-LFO's log-likelihood."""

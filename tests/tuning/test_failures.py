@@ -32,7 +32,8 @@ def test_each_gate_reason_is_counted_once_per_trial_with_its_remedy():
     text = why_none_completed(frame, load_config(None, {"draws": 300, "tune": 200}))
     parts = text.split("; ")
     assert parts[0] == "bulk ESS < 50 in 3 of 4 trials: raise --draws/--tune (now 300/200) or lower [gate] min_ess"
-    assert "R-hat > 1.10 in 1 of 4 trials: raise --draws/--tune (now 300/200) or raise [gate] max_rhat" in parts
+    assert ("R-hat > 1.10 in 1 of 4 trials: raise --draws/--tune (now 300/200), refit from fresh seeds ([gate] retries, "
+            "now 0) or raise [gate] max_rhat") in parts
     assert ("divergences > 10.0% in 1 of 4 trials: raise --tune (now 200) or raise [gate] max_divergence_rate"
             in parts)
     assert "skipped" not in text

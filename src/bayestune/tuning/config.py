@@ -49,6 +49,10 @@ class GateConfig(_Config):
     max_divergence_rate: float = Field(0.10, ge=0, le=1)
     max_rhat: float = Field(1.10, ge=1)
     min_ess: float = Field(50.0, ge=0)
+    retries: int = Field(0, ge=0)
+    """Search fits only: a fold's fit that fails is made again from a fresh seed up to this
+    many times before the trial is pruned (each attempt recorded in ``trials.csv``'s
+    ``gate_retries`` and ``fold_seeds``)."""
 
 
 class FinalConfig(_Config):
@@ -59,10 +63,19 @@ class FinalConfig(_Config):
     tune: int = Field(2000, gt=0)
     chains: int = Field(4, gt=0)
     gate: GateConfig = GateConfig(max_divergence_rate=0.01, max_rhat=1.01, min_ess=400)
+    """The strict gate: checked and reported, never retried (``retries`` must stay 0)."""
     oracle: bool = True
     """With a truth: refit the true structure on the same final training weeks and score it on
     the same test weeks (the honest regret; one more production fit unless the chosen
     structure is the true one). ``false`` skips it."""
+
+    @field_validator("gate")
+    @classmethod
+    def _no_retries(cls, gate: GateConfig) -> GateConfig:
+        if gate.retries:
+            raise ValueError("retries apply to search fits only ([gate] retries); the final stage's strict gate "
+                             "is reported, not retried")
+        return gate
 
 
 class LFOConfig(_Config):

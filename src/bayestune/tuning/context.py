@@ -29,7 +29,7 @@ class SearchContext:
     @property
     def thresholds(self) -> GateThresholds:
         g = self.config.gate
-        return GateThresholds(g.max_divergence_rate, g.max_rhat, g.min_ess)
+        return GateThresholds(g.max_divergence_rate, g.max_rhat, g.min_ess, g.retries)
 
 
 def make_folds(dataset: Dataset, config: TuningConfig) -> list[Fold]:

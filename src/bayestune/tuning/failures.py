@@ -29,7 +29,8 @@ def _gate_kinds(reasons: str, config: TuningConfig) -> list[tuple[str, str]]:
         (r"^divergences \S+ > (\S+)$", lambda m: f"divergences > {m[1]}",
          f"raise --tune (now {config.tune}) or raise [gate] max_divergence_rate"),
         (r"^R-hat undefined", lambda m: "R-hat undefined (a chain that did not move)", more),
-        (r"^R-hat \S+ > (\S+)(?: |$)", lambda m: f"R-hat > {m[1]}", f"{more} or raise [gate] max_rhat"),
+        (r"^R-hat \S+ > (\S+)(?: |$)", lambda m: f"R-hat > {m[1]}",
+         f"{more}, refit from fresh seeds ([gate] retries, now {config.gate.retries}) or raise [gate] max_rhat"),
         (r"^bulk ESS undefined", lambda m: "bulk ESS undefined (a chain that did not move)", more),
         (r"^bulk ESS \S+ < (\S+)(?: |$)", lambda m: f"bulk ESS < {m[1]}", f"{more} or lower [gate] min_ess"),
     ]

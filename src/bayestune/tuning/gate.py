@@ -76,6 +76,9 @@ class GateThresholds:
         Largest acceptable R-hat, at least 1.
     min_ess
         Smallest acceptable *bulk* ESS, at least 0.
+    retries
+        How many times a search fit that fails is made again from a fresh seed before its
+        trial is pruned (:func:`bayestune.tuning.trial.fit_gated`); 0: pruned at once.
 
     Raises
     ------
@@ -86,6 +89,7 @@ class GateThresholds:
     max_divergence_rate: float
     max_rhat: float
     min_ess: float
+    retries: int = 0
 
     SEARCH: ClassVar[GateThresholds]
     """Lenient limits for the cheap fits of a hyperparameter search."""
@@ -99,6 +103,8 @@ class GateThresholds:
             raise ValueError(f"max_rhat must be >= 1, got {self.max_rhat}")
         if not self.min_ess >= 0.0:
             raise ValueError(f"min_ess must be >= 0, got {self.min_ess}")
+        if not (isinstance(self.retries, int) and self.retries >= 0):
+            raise ValueError(f"retries must be an integer >= 0, got {self.retries}")
 
 
 GateThresholds.SEARCH = GateThresholds(max_divergence_rate=0.10, max_rhat=1.10, min_ess=50)

@@ -138,7 +138,7 @@ def run_lfo(
     score: str,
 ) -> float:
     """Score ``candidate`` by PSIS-LFO over ``blocks``; :func:`bayestune.tuning.trial.run_trial`'s contract."""
-    from bayestune.tuning.trial import Pruned, fold_seed, gate_fit  # trial.py imports this module
+    from bayestune.tuning.trial import Pruned, fit_gated  # trial.py imports this module
 
     data, columns = dataset.data, dataset.columns
     y = data[columns.target].to_numpy(dtype=float)
@@ -146,13 +146,10 @@ def run_lfo(
     exact: _ExactFit | None = None
 
     def exact_fit(origin: int) -> _ExactFit:
-        index = record.fits
-        s = fold_seed(seed, trial_number, index)
-        record.seeds.append(s)
-        record.fits += 1
-        fitted, timings = fitter.fit(candidate, columns, data.iloc[:origin], settings, s)
+        fitted, timings, s = fit_gated(fitter, candidate, columns, data.iloc[:origin], settings, thresholds, record,
+                                       seed=seed, trial_number=trial_number, index=record.fits, label="fit",
+                                       enforce_gate=enforce_gate)
         try:
-            gate_fit(fitter, fitted, record, thresholds, timings, index=index, label="fit", enforce_gate=enforce_gate)
             after = data.iloc[origin:end]
             draws, timings.predict = fitter.predict(fitted, columns, after, seed=s, out_of_sample=True)
             log_lik = np.asarray(getattr(fitter, LOG_LIKELIHOOD)(fitted, columns, after), dtype=float)

@@ -58,6 +58,7 @@ def trial_rows(study: optuna.Study) -> list[TrialRow]:
             "interrupted": t.number in interrupted,
             "fits": a.get("fits"),
             "pareto_k": json.dumps(a.get("pareto_k", [])),
+            "gate_retries": json.dumps(a.get("gate_retries", [])),
         }
         rows.append(TrialRow(**row))
     return rows

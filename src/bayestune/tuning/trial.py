@@ -53,8 +53,12 @@ class TrialRecord:
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
     gate_failures: list[str] = field(default_factory=list)
+    gate_retries: list[str] = field(default_factory=list)
+    """Fits that failed the gate and were made again with a fresh seed (``[gate] retries``):
+    ``"<label> <index>: <reasons>"``; their diagnostics are not in ``diagnostics``."""
     fits: int = 0
-    """Exact fits made (a rolling trial: one per fold; PSIS-LFO: the first and every refit)."""
+    """Exact fits made, retries included (a rolling trial: one per fold; PSIS-LFO: the first
+    and every refit)."""
     pareto_k: list[list[float | None]] = field(default_factory=list)
     """PSIS-LFO only: k̂ of each scored week's weights per block; a week whose k̂ passed the
     threshold was refitted exactly, as was one with ``None`` (weights too degenerate to smooth)
@@ -73,36 +77,78 @@ class TrialRecord:
             "diagnostics": self.diagnostics,
             "timings": self.timings.to_dict(),
             "gate_failures": self.gate_failures,
+            "gate_retries": self.gate_retries,
             "fits": self.fits,
             "pareto_k": self.pareto_k,
         }
 
 
 def gate_fit(fitter: Fitter, fitted: Any, record: TrialRecord, thresholds: GateThresholds, timings: Timings, *,
-             index: int, label: str, enforce_gate: bool) -> None:
-    """Diagnose ``fitted`` into ``record`` and apply the convergence gate to it.
+             index: int, label: str, enforce_gate: bool, retry: bool = False) -> bool:
+    """Diagnose ``fitted`` into ``record`` and apply the convergence gate to it: whether to use it.
 
-    A failure raises :class:`GateFailed` (the fit's seconds counted first), or, with
-    ``enforce_gate=False``, is only recorded as ``"<label> <index>: <reasons>"``.
+    A failure with ``retry`` is recorded in ``record.gate_retries`` (the fit's seconds counted)
+    and returns ``False``: the caller fits again. Otherwise it raises :class:`GateFailed` (the
+    fit's seconds counted first), or, with ``enforce_gate=False``, is only recorded as
+    ``"<label> <index>: <reasons>"`` in ``record.gate_failures``.
     """
     diag = fitter.diagnose(fitted)
-    record.diagnostics.append(diag.to_dict())
     passed, reasons = check(diag, thresholds)
+    line = f"{label} {index}: " + "; ".join(reasons)
+    if not passed and retry:
+        record.timings.add(timings)
+        record.gate_retries.append(line)
+        return False
+    record.diagnostics.append(diag.to_dict())
     if passed:
-        return
+        return True
     if enforce_gate:
         record.timings.add(timings)
         raise GateFailed(index, reasons)
-    record.gate_failures.append(f"{label} {index}: " + "; ".join(reasons))
+    record.gate_failures.append(line)
+    return True
+
+
+def fit_gated(fitter: Fitter, candidate: Candidate, columns: Any, data: Any, settings: FitSettings,
+              thresholds: GateThresholds, record: TrialRecord, *, seed: int, trial_number: int, index: int,
+              label: str, enforce_gate: bool) -> tuple[Any, Timings, int]:
+    """Fit ``data`` and gate the fit: ``(fitted, timings, its seed)``.
+
+    A fit that fails an enforced gate is made again from a fresh seed
+    (:func:`fold_seed`'s ``attempt``), up to ``thresholds.retries`` times; the last failure
+    raises :class:`GateFailed`. Chains that disagree by chance on a weakly identified
+    posterior then cost one more fit instead of the structure's trial. Every attempt's seed
+    and fit are recorded; a discarded fit is released.
+    """
+    attempts = 1 + (thresholds.retries if enforce_gate else 0)
+    for attempt in range(attempts):
+        s = fold_seed(seed, trial_number, index, attempt)
+        record.seeds.append(s)
+        record.fits += 1
+        fitted, timings = fitter.fit(candidate, columns, data, settings, s)
+        try:
+            use = gate_fit(fitter, fitted, record, thresholds, timings, index=index, label=label,
+                           enforce_gate=enforce_gate, retry=attempt + 1 < attempts)
+        except BaseException:
+            fitted = None  # drop the fit before the fitter frees what it held
+            fitter.release()
+            raise
+        if use:
+            return fitted, timings, s
+        fitted = None
+        fitter.release()
+    raise AssertionError("unreachable: the last attempt either passes or raises")
 
 
 FINAL_STAGE = 2**31 - 1
 """Stands in for the trial number when seeding the final stage's fits."""
 
 
-def fold_seed(base: int, trial: int, fold: int) -> int:
-    """The MCMC seed of one fold of one trial (or of the final stage), from the run's seed."""
-    return int(np.random.SeedSequence([base, trial, fold + 1]).generate_state(1)[0])
+def fold_seed(base: int, trial: int, fold: int, attempt: int = 0) -> int:
+    """The MCMC seed of one fold of one trial (or of the final stage), from the run's seed;
+    ``attempt`` k > 0: the seed of its k-th refit after a gate failure."""
+    entropy = [base, trial, fold + 1] + ([attempt] if attempt else [])
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
 def run_trial(
@@ -136,6 +182,9 @@ def run_trial(
     report
         Called after each fold with the mean CRPS so far and the fold index; returning
         ``True`` prunes the trial.
+    thresholds
+        The convergence gate; a fold whose fit fails it is fitted again from a fresh seed up to
+        ``thresholds.retries`` times before the trial is pruned (:func:`fit_gated`).
     enforce_gate
         With ``False`` a fit that fails the gate is still scored and its failure only
         recorded (``record.gate_failures``): the oracle trial is a reference, not a contender.
@@ -157,13 +206,10 @@ def run_trial(
                        enforce_gate=enforce_gate, fitter=fitter, score=score)
     data, columns = dataset.data, dataset.columns
     for fold in folds:
-        s = fold_seed(seed, trial_number, fold.index)
-        record.seeds.append(s)
-        record.fits += 1
-        mmm, timings = fitter.fit(candidate, columns, data.iloc[: fold.fit_end], settings, s)
+        mmm, timings, s = fit_gated(fitter, candidate, columns, data.iloc[: fold.fit_end], settings, thresholds,
+                                    record, seed=seed, trial_number=trial_number, index=fold.index, label="fold",
+                                    enforce_gate=enforce_gate)
         try:
-            gate_fit(fitter, mmm, record, thresholds, timings, index=fold.index, label="fold",
-                     enforce_gate=enforce_gate)
             if fold.in_sample:  # the fit saw these weeks: predicted in sample, from the series' start
                 draws, timings.predict = fitter.predict(
                     mmm, columns, data.iloc[: fold.test_end], seed=s, out_of_sample=False
