@@ -6,6 +6,9 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+from scipy import stats
+
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
@@ -115,3 +118,61 @@ def test_gate_failures_tabulates_pruned_trials_per_tuning_length_and_retries():
     assert "| 300 | 0 | 20 | 5 | - | 6.0 | 1.284 | 4.2 |" in text  # a file from before retries were measured
     config = script.CONFIG.format(order=1, l_max=6, retries=2)
     assert 'yearly_seasonality = [1, 1]' in config and "retries = 2" in config
+
+
+def _objective_run(root: Path) -> None:
+    """A results folder of two methodologies on two datasets: ``wide`` scores twice the weeks
+    of the reference, and its choices are the truth's (kernel L1 and regret lower)."""
+    import csv
+
+    truth = {"yearly_seasonality": 2, "l_max": 6, "adstock": "geometric", "saturation": "logistic"}
+    cells = []
+    for seed in (0, 1):
+        for name, weeks, fits, l1 in (("seed-recipe", 4, 1, 0.3 + 0.1 * seed), ("wide", 8, 3, 0.1 + 0.02 * seed)):
+            key = f"w/seed{seed}/{name}"
+            run = root / "cells" / key / "run"
+            run.mkdir(parents=True)
+            oracle = [[100.0 + i for i in range(weeks)]]
+            (run / "oracle.json").write_text(json.dumps({"candidate": truth, "state": "COMPLETE", "week_crps": oracle}))
+            rows = [  # the truth, a structure 1 CRPS worse every week but one, and a pruned trial
+                truth | {"state": "COMPLETE", "week_crps": json.dumps(oracle), "fits": fits, "seconds_total": 10.0},
+                truth | {"l_max": 9, "state": "COMPLETE", "fits": fits, "seconds_total": 20.0,
+                         "week_crps": json.dumps([[w + (1.0 if i else 3.0) for i, w in enumerate(oracle[0])]])},
+                truth | {"l_max": 3, "state": "PRUNED", "week_crps": "[]", "fits": 1, "seconds_total": 1.0},
+            ]
+            with (run / "trials.csv").open("w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(rows)
+            cells.append({"key": key, "dir": f"cells/{key}", "status": "ok", "seconds": 120.0,
+                          "cell": {"scenario": "w", "seed": seed, "methodology": name},
+                          "metrics": {"exact_yearly_seasonality": 1.0, "exact_l_max": float(name == "wide"),
+                                      "kernel_l1_max": l1, "final_regret_z": 2.0 - (1.5 + seed) * (name == "wide")}})
+    payload = {"suite": {"methodology": {"seed-recipe": {"reference": True}, "wide": {}},
+                         "gate": {"methodologies": ["wide"]}}, "cells": cells}
+    (root / "results.json").write_text(json.dumps(payload))
+
+
+def test_objective_report_counts_weeks_fits_and_the_sharpness_against_the_truth(tmp_path, capsys):
+    report = _load("objective_report")
+    _objective_run(tmp_path)
+    rows = {r["methodology"]: r for r in report.report(tmp_path)}
+    wide, ref = rows["wide"], rows["seed-recipe"]
+    assert (wide["weeks"], wide["fits"], wide["seconds"]) == (8, 3, 15.0)  # medians over completed trials
+    assert (ref["weeks"], ref["fits"]) == (4, 1)
+    # the wrong structure: differences 3, 1, 1, ... against the oracle's weeks 100, 101, ...
+    for row, n in ((wide, 8), (ref, 4)):
+        d = [3.0] + [1.0] * (n - 1)
+        mean = sum(d) / n
+        se = (sum((x - mean) ** 2 for x in d) / (n - 1)) ** 0.5 / n ** 0.5
+        assert row["z"] == pytest.approx(mean / se)
+        assert row["se_share"] == pytest.approx(se / (100 + (n - 1) / 2))
+    assert wide["exact_l_max"] == 1.0 and ref["exact_l_max"] == 0.0
+    assert wide["kernel_l1_max"] == pytest.approx(0.11)
+    against = wide["kernel_l1_max_vs_reference"]
+    assert against["n"] == 2 and against["mean"] == pytest.approx(-0.24)
+    assert against["p"] == pytest.approx(stats.ttest_1samp([-0.2, -0.28], 0.0, alternative="less").pvalue)
+    assert "kernel_l1_max_vs_reference" not in ref  # the reference is not tested against itself
+    assert "| wide | 2/2 | 8 | 3 | 15.0 | 2.0 |" in report.markdown(list(rows.values()))
+    assert report.main([str(tmp_path / "nowhere")]) == 2
+    assert "no results.json" in capsys.readouterr().err
