@@ -14,6 +14,10 @@ Kinds:
 ``catch FILE``
     The planted mutants' catch and false-alarm rates and the table of which judges flagged
     each (:mod:`bayestune.bench.catch`), as the suite's ``summary.md`` has them.
+``objective DIR``
+    What each validation scheme of a results folder buys (weeks scored, cost and sharpness
+    per trial, truth figures, tests against the reference): ``benchmarks/objective_report.py``
+    on ``DIR``, which must keep its ``searches/``.
 
 ``python benchmarks/readme_tables.py`` rewrites every block of ``README.md`` from its file;
 ``--check`` changes nothing and exits 1 when a block is out of date (``tests/test_readme_tables.py``
@@ -23,6 +27,7 @@ runs it, so a changed baseline without regenerated tables fails the tests).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import sys
@@ -69,7 +74,21 @@ def catch_table(payload: dict[str, Any]) -> list[str]:
     return lines
 
 
-KINDS = {"methodologies": methodology_table, "catch": catch_table}
+def objective_table(folder: Path) -> list[str]:
+    """``objective_report.py``'s table of a results folder."""
+    spec = importlib.util.spec_from_file_location("objective_report", Path(__file__).with_name("objective_report.py"))
+    assert spec is not None and spec.loader is not None
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    return report.markdown(report.report(folder)).split("\n")
+
+
+def _results_file(table: Any) -> Any:
+    return lambda path: table(json.loads(path.read_text()))
+
+
+KINDS = {"methodologies": _results_file(methodology_table), "catch": _results_file(catch_table),
+         "objective": objective_table}
 
 
 def render(readme: str, root: Path = ROOT) -> str:
@@ -78,8 +97,7 @@ def render(readme: str, root: Path = ROOT) -> str:
         kind, file = m.group(2), m.group(3)
         if kind not in KINDS:
             raise SystemExit(f"readme_tables: unknown table kind {kind!r} (known: {', '.join(KINDS)})")
-        payload = json.loads((root / file).read_text())
-        return m.group(1) + "\n".join(KINDS[kind](payload)) + "\n" + m.group(5)
+        return m.group(1) + "\n".join(KINDS[kind](root / file)) + "\n" + m.group(5)
 
     return BLOCK.sub(block, readme)
 

@@ -28,3 +28,14 @@ def test_a_block_edited_by_hand_is_regenerated_from_its_file(tmp_path):
     table = out.split("-->\n", 1)[1].split("<!--")[0]
     methods = {c["cell"]["methodology"] for c in payload["cells"]}
     assert {line.split(" | ")[0].removeprefix("| ") for line in table.splitlines()[2:]} == methods
+
+
+def test_an_objective_block_is_the_objective_reports_table(tmp_path):
+    from tests.test_benchmarks import _load, _objective_run
+
+    _objective_run(tmp_path / "run")
+    text = "<!-- table: objective run -->\nold\n<!-- end table -->\n"
+    out = readme_tables.render(text, root=tmp_path)
+    report = _load("objective_report")
+    assert out == ("<!-- table: objective run -->\n" + report.markdown(report.report(tmp_path / "run"))
+                   + "\n<!-- end table -->\n")
