@@ -31,6 +31,11 @@ def _trials(results_dir: Path, cell: dict) -> list[dict[str, str]]:
     raise FileNotFoundError(f"no trials.csv for cell {cell['key']} under {results_dir}")
 
 
+def _structure(chosen: dict | None) -> str | None:
+    """``"Fourier/l_max"`` of a cell's choice (its forms left out: the suites search one each)."""
+    return None if not chosen else f"{chosen.get('yearly_seasonality')}/{chosen.get('l_max')}"
+
+
 def cell_costs(results_dir: Path) -> list[dict[str, object]]:
     """One row per cell, in the results file's order."""
     results = json.loads((results_dir / "results.json").read_text())
@@ -57,6 +62,9 @@ def cell_costs(results_dir: Path) -> list[dict[str, object]]:
             "gate_pruned": gate,
             "median_pruned": pruned - gate,
             "cell_min": float(cell.get("seconds") or 0.0) / 60.0,
+            "chosen": _structure(cell.get("chosen")),
+            "final_regret_z": (cell.get("metrics") or {}).get("final_regret_z"),
+            "kernel_l1_max": (cell.get("metrics") or {}).get("kernel_l1_max"),
         })
     return rows
 
