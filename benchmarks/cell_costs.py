@@ -19,16 +19,16 @@ import json
 import sys
 from pathlib import Path
 
+from bayestune.bench.searches import has_search, stored_searches
 
-def _trials(results_dir: Path, cell: dict) -> list[dict[str, str]]:
-    for base in (results_dir / cell["dir"], results_dir / "searches" / cell["key"]):
-        path = base / "run" / "trials.csv"
-        if path.is_file():
-            with path.open(newline="") as handle:
-                return list(csv.DictReader(handle))
+
+def _trials(searches: dict[str, Path], cell: dict) -> list[dict[str, str]]:
+    if cell["key"] in searches and has_search(searches[cell["key"]]):
+        with (searches[cell["key"]] / "run" / "trials.csv").open(newline="") as handle:
+            return list(csv.DictReader(handle))
     if cell.get("status") != "ok":  # a failed cell's search is not kept: its row says it failed
         return []
-    raise FileNotFoundError(f"no trials.csv for cell {cell['key']} under {results_dir}")
+    raise FileNotFoundError(f"no trials.csv for cell {cell['key']} (in cells/ or searches/)")
 
 
 def _structure(chosen: dict | None) -> str | None:
@@ -39,9 +39,10 @@ def _structure(chosen: dict | None) -> str | None:
 def cell_costs(results_dir: Path) -> list[dict[str, object]]:
     """One row per cell, in the results file's order."""
     results = json.loads((results_dir / "results.json").read_text())
+    searches = stored_searches(results_dir)
     rows = []
     for cell in results["cells"]:
-        trials = _trials(results_dir, cell)
+        trials = _trials(searches, cell)
 
         def total(column: str, trials: list[dict[str, str]] = trials) -> float:
             return sum(float(t[column] or 0.0) for t in trials)

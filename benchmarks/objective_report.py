@@ -34,18 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from bayestune.bench.paired import default_and_reference, pair_cells, paired_test
+from bayestune.bench.searches import has_search, stored_searches
 from bayestune.evaluation.metrics import paired_difference
 
 STRUCTURE = ("yearly_seasonality", "l_max", "adstock", "saturation")
 TRUTH = ("exact_yearly_seasonality", "exact_l_max", "kernel_l1_max", "final_regret_z")
 AGAINST_REFERENCE = (("kernel_l1_max", "lower"), ("final_regret_z", "lower"))
-
-
-def _run_dir(results_dir: Path, cell: dict[str, Any]) -> Path | None:
-    for base in (results_dir / cell["dir"], results_dir / "searches" / cell["key"]):
-        if (base / "run" / "trials.csv").is_file():
-            return base / "run"
-    return None
 
 
 def _flat(nested: Any) -> list[float]:
@@ -92,13 +86,15 @@ def report(results_dir: Path) -> list[dict[str, Any]]:
     """One row per methodology, in the order the results file first names them."""
     payload = json.loads((results_dir / "results.json").read_text())
     _, reference = default_and_reference(payload)
+    searches = stored_searches(results_dir)
     cells: dict[str, list[dict[str, Any]]] = {}
     for cell in payload["cells"]:
         cells.setdefault(cell["cell"]["methodology"], []).append(cell)
     rows = []
     for name, group in cells.items():
         ok = [c for c in group if c["status"] == "ok"]
-        per_cell = [search_figures(run) for c in ok if (run := _run_dir(results_dir, c)) is not None]
+        per_cell = [search_figures(searches[c["key"]] / "run") for c in ok
+                    if c["key"] in searches and has_search(searches[c["key"]])]
         row: dict[str, Any] = {"methodology": name, "cells": len(group), "ok": len(ok),
                                "cell_minutes": _mean([c.get("seconds", 0.0) / 60.0 for c in ok])}
         for key in ("weeks", "fits", "seconds", "se_share", "z"):

@@ -148,6 +148,7 @@ def _objective_run(root: Path) -> None:
                           "cell": {"scenario": "w", "seed": seed, "methodology": name},
                           "metrics": {"exact_yearly_seasonality": 1.0, "exact_l_max": float(name == "wide"),
                                       "kernel_l1_max": l1, "final_regret_z": 2.0 - (1.5 + seed) * (name == "wide")}})
+            (run.parent / "cell.json").write_text(json.dumps(cells[-1]))
     payload = {"suite": {"methodology": {"seed-recipe": {"reference": True}, "wide": {}},
                          "gate": {"methodologies": ["wide"]}}, "cells": cells}
     (root / "results.json").write_text(json.dumps(payload))
