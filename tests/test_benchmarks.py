@@ -177,3 +177,42 @@ def test_objective_report_counts_weeks_fits_and_the_sharpness_against_the_truth(
     assert "| wide | 2/2 | 8 | 3 | 15.0 | 2.0 |" in report.markdown(list(rows.values()))
     assert report.main([str(tmp_path / "nowhere")]) == 2
     assert "no results.json" in capsys.readouterr().err
+
+
+def test_paired_reruns_pairs_runs_by_study_seed_and_dataset(tmp_path, capsys):
+    """``default-rerunK`` beside ``retry-rerunK`` on each dataset; other methodologies and failed
+    cells left out; gate-pruned trials and fits counted from trials.csv."""
+    import csv
+
+    script = _load("paired_reruns")
+    cells = []
+    for seed in (0, 1):
+        for name, z, pruned in (("default", 3.0, 2), ("default-rerun1", 4.0, 3), ("retry", 0.5, 0),
+                                ("retry-rerun1", 0.0, 1), ("seed-recipe", 9.0, 0)):
+            key = f"w/seed{seed}/{name}"
+            run = tmp_path / "cells" / key / "run"
+            run.mkdir(parents=True)
+            cell = {"key": key, "dir": f"cells/{key}", "status": "ok", "chosen": {"yearly_seasonality": 1, "l_max": 4},
+                    "cell": {"scenario": "w", "seed": seed, "methodology": name},
+                    "metrics": {"final_regret_z": z + seed, "kernel_l1_max": 0.1, "exact_yearly_seasonality": 1.0}}
+            (run.parent / "cell.json").write_text(json.dumps(cell))
+            rows = [{"state": "PRUNED", "pruned_reason": "convergence gate: fold 0: R-hat 1.3 > 1.10", "fits": 1}] * pruned
+            rows += [{"state": "COMPLETE", "pruned_reason": "", "fits": 3}]
+            with (run / "trials.csv").open("w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=["state", "pruned_reason", "fits"])
+                writer.writeheader()
+                writer.writerows(rows)
+            cells.append(cell)
+    cells.append({"key": "w/seed2/retry", "dir": "cells/w/seed2/retry", "status": "failed",
+                  "cell": {"scenario": "w", "seed": 2, "methodology": "retry"}})
+    (tmp_path / "results.json").write_text(json.dumps({"cells": cells}))
+    rows = script.pairs(tmp_path, "default", "retry")
+    assert [(r["dataset"], r["run"]) for r in rows] == [("w/seed0", 0), ("w/seed0", 1), ("w/seed1", 0), ("w/seed1", 1)]
+    assert rows[1]["base"] | {} == {"chosen": "1/4", "gate_pruned": 3, "fits": 6, "final_regret_z": 4.0,
+                                    "kernel_l1_max": 0.1, "exact_yearly_seasonality": 1.0}
+    assert rows[1]["new"]["gate_pruned"] == 1 and rows[1]["new"]["fits"] == 4
+    z = next(t for t in script.tests(rows) if t.metric == "final_regret_z")
+    assert z.n == 4 and z.mean == pytest.approx(-3.25)
+    assert "| w/seed0 | 1 | 1/4 | 3 | 6 | +4.00 | 0.100 | 1/4 | 1 | 4 | +0.00 | 0.100 |" in script.markdown(rows, "default", "retry")
+    assert script.main([str(tmp_path), "--new", "nothing"]) == 2
+    assert "no dataset where both 'default' and 'nothing'" in capsys.readouterr().err
