@@ -13,12 +13,11 @@ keeps them.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
-import sys
 from pathlib import Path
 
+from bayestune.bench.results import folder_report_main
 from bayestune.bench.searches import has_search, stored_searches
 
 
@@ -82,16 +81,8 @@ def markdown(rows: list[dict[str, object]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="cell_costs.py", description=__doc__.splitlines()[0])
-    parser.add_argument("results_dir", type=Path)
-    parser.add_argument("--markdown", action="store_true", help="a Markdown table instead of JSON lines")
-    args = parser.parse_args(argv)
-    if not (args.results_dir / "results.json").is_file():
-        print(f"cell_costs.py: error: no results.json in {args.results_dir}", file=sys.stderr)
-        return 2
-    rows = cell_costs(args.results_dir)
-    print(markdown(rows) if args.markdown else "\n".join(json.dumps(r) for r in rows))
-    return 0
+    return folder_report_main(argv, prog="cell_costs.py", description=__doc__.splitlines()[0],
+                              rows=lambda folder, _: cell_costs(folder), markdown=lambda rows, _: markdown(rows))
 
 
 if __name__ == "__main__":

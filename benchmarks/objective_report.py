@@ -24,16 +24,15 @@ cells, from the files the run wrote:
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
 import statistics
-import sys
 from pathlib import Path
 from typing import Any
 
 from bayestune.bench.paired import default_and_reference, pair_cells, paired_test
+from bayestune.bench.results import folder_report_main
 from bayestune.bench.searches import has_search, stored_searches
 from bayestune.evaluation.metrics import paired_difference
 
@@ -138,16 +137,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="objective_report.py", description=__doc__.splitlines()[0])
-    parser.add_argument("results_dir", type=Path)
-    parser.add_argument("--markdown", action="store_true", help="a Markdown table instead of JSON lines")
-    args = parser.parse_args(argv)
-    if not (args.results_dir / "results.json").is_file():
-        print(f"objective_report.py: error: no results.json in {args.results_dir}", file=sys.stderr)
-        return 2
-    rows = report(args.results_dir)
-    print(markdown(rows) if args.markdown else "\n".join(json.dumps(r) for r in rows))
-    return 0
+    return folder_report_main(argv, prog="objective_report.py", description=__doc__.splitlines()[0],
+                              rows=lambda folder, _: report(folder), markdown=lambda rows, _: markdown(rows))
 
 
 if __name__ == "__main__":

@@ -17,11 +17,11 @@ import argparse
 import csv
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 from bayestune.bench.paired import paired_test
+from bayestune.bench.results import folder_report_main
 from bayestune.bench.searches import has_search, stored_searches
 
 FIGURES = (("gate_pruned", "lower"), ("fits", "lower"), ("final_regret_z", "lower"), ("kernel_l1_max", "lower"),
@@ -99,23 +99,21 @@ def markdown(rows: list[dict[str, Any]], base: str, new: str) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="paired_reruns.py", description=__doc__.splitlines()[0])
-    parser.add_argument("results_dir", type=Path)
+def _rows(folder: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    rows = pairs(folder, args.base, args.new)
+    if not rows:
+        raise ValueError(f"no dataset where both {args.base!r} and {args.new!r} finished a run")
+    return rows
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base", default="default")
     parser.add_argument("--new", required=True)
-    parser.add_argument("--markdown", action="store_true", help="Markdown tables instead of JSON lines")
-    args = parser.parse_args(argv)
-    if not (args.results_dir / "results.json").is_file():
-        print(f"paired_reruns.py: error: no results.json in {args.results_dir}", file=sys.stderr)
-        return 2
-    rows = pairs(args.results_dir, args.base, args.new)
-    if not rows:
-        print(f"paired_reruns.py: error: no dataset where both {args.base!r} and {args.new!r} finished a run",
-              file=sys.stderr)
-        return 2
-    print(markdown(rows, args.base, args.new) if args.markdown else "\n".join(json.dumps(r) for r in rows))
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return folder_report_main(argv, prog="paired_reruns.py", description=__doc__.splitlines()[0], rows=_rows,
+                              markdown=lambda rows, args: markdown(rows, args.base, args.new), arguments=_arguments)
 
 
 if __name__ == "__main__":

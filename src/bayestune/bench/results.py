@@ -11,11 +11,13 @@ running it again runs only what is missing.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import math
 import os
 import platform
+import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -167,3 +169,30 @@ def load_results(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("schema") != RESULTS_SCHEMA:
         raise BayestuneError(f"not a bench results file (schema is not {RESULTS_SCHEMA})", str(p))
     return data
+
+
+def folder_report_main(argv: list[str] | None, *, prog: str, description: str,
+                       rows: Callable[[Path, argparse.Namespace], list[dict[str, Any]]],
+                       markdown: Callable[[list[dict[str, Any]], argparse.Namespace], str],
+                       arguments: Callable[[argparse.ArgumentParser], None] | None = None) -> int:
+    """The command line of a script that reports on a suite's results folder (the scripts of
+    ``benchmarks/`` that read a run: ``cell_costs.py``, ``objective_report.py``, ...):
+    ``prog RESULTS_DIR [--markdown] [its own arguments]``, JSON lines by default, a Markdown
+    table with ``--markdown``; a folder without ``results.json``, or no rows, is one line on
+    stderr and exit status 2."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("results_dir", type=Path)
+    parser.add_argument("--markdown", action="store_true", help="a Markdown table instead of JSON lines")
+    if arguments is not None:
+        arguments(parser)
+    args = parser.parse_args(argv)
+    if not (args.results_dir / RESULTS_FILE).is_file():
+        print(f"{prog}: error: no {RESULTS_FILE} in {args.results_dir}", file=sys.stderr)
+        return 2
+    try:
+        found = rows(args.results_dir, args)
+    except ValueError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    print(markdown(found, args) if args.markdown else "\n".join(json.dumps(r) for r in found))
+    return 0
