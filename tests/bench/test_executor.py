@@ -28,6 +28,54 @@ def test_in_process_and_process_pool_carry_failed_cells_as_results(tmp_path):
     assert (tmp_path / "cells" / "no-such-preset" / "seed2" / "m" / "cell.json").exists()
 
 
+def _wait_for_flag(item):
+    """The slow cell: done only once the follow-on of the fast cell has run (or after a minute)."""
+    import time
+    from pathlib import Path
+
+    flag = Path(item["flag"])
+    if item["name"] == "slow":
+        deadline = time.monotonic() + 60
+        while not flag.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return {"saw_follow_on": flag.exists()}
+    if item["name"] == "follow-on":
+        flag.write_text("ran")
+    return {}
+
+
+def _follow_on(item, result):
+    return [item | {"name": "follow-on"}] if item["name"] == "fast" else []
+
+
+@pytest.mark.parametrize("executor", ["in-process", "process-pool", "dask"])
+def test_a_follow_on_starts_as_soon_as_its_source_is_done(tmp_path, executor):
+    """``then`` submits a finished item's follow-ons at once: with two workers the fast item's
+    follow-on runs while the slow item still runs (the slow one waits for it), instead of after
+    every first item is done."""
+    flag = str(tmp_path / "flag")
+    if executor == "in-process":
+        got = list(InProcess().map_unordered(_wait_for_flag, [{"name": "fast", "flag": flag}], then=_follow_on))
+        assert [i["name"] for i, _ in got] == ["fast", "follow-on"]
+        return
+    items = [{"name": "slow", "flag": flag}, {"name": "fast", "flag": flag}]
+    if executor == "dask":
+        distributed = pytest.importorskip("distributed")
+        from bayestune.bench.executor import DaskCluster
+
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                      dashboard_address=None, silence_logs=40) as cluster:
+            dask = DaskCluster(cluster.scheduler_address)
+            try:
+                got = {i["name"]: r for i, r in dask.map_unordered(_wait_for_flag, items, then=_follow_on)}
+            finally:
+                dask.close()
+    else:
+        got = {i["name"]: r for i, r in ProcessPool(2).map_unordered(_wait_for_flag, items, then=_follow_on)}
+    assert set(got) == {"slow", "fast", "follow-on"}
+    assert got["slow"] == {"saw_follow_on": True}, "the follow-on waited for every first item"
+
+
 def test_make_executor_choices():
     assert isinstance(make_executor(), InProcess) and isinstance(make_executor(1), InProcess)
     assert isinstance(make_executor(3), ProcessPool)

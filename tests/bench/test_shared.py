@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bayestune.bench.cell import cell_key
-from bayestune.bench.shared import SHARES, plan, split_waves
+from bayestune.bench.shared import SHARES, plan, release, split_waiting
 from bayestune.bench.suite import load_suite, with_mutants
 
 
@@ -25,9 +25,14 @@ def test_only_methodologies_that_differ_in_selection_share_the_defaults_search()
 def test_a_cell_waits_for_the_search_it_shares_unless_that_is_done_or_not_run():
     a = {"scenario": "s", "seed": 0, "methodology": "a", "tuning": {}}
     b = a | {"methodology": "b", SHARES: "s/seed0/a"}
-    assert split_waves([a, b], done=set()) == ([a], [b])
-    assert split_waves([b], done={"s/seed0/a"}) == ([b], [])
-    assert split_waves([b], done=set()) == ([b], []), "a base outside the run: b runs its own search"
+    c = a | {"methodology": "c", SHARES: "s/seed0/a"}
+    now, waiting = split_waiting([a, b, c], done=set())
+    assert now == [a] and waiting == {"s/seed0/a": [b, c]}
+    assert release(waiting, b) == [], "b's end starts nothing"
+    assert release(waiting, a) == [b, c] and waiting == {}, "a's end starts both, once"
+    assert release(waiting, a) == []
+    assert split_waiting([b], done={"s/seed0/a"}) == ([b], {})
+    assert split_waiting([b], done=set()) == ([b], {}), "a base outside the run: b runs its own search"
 
 
 def test_a_failed_cells_error_names_its_files_within_the_suite_folder(tmp_path, monkeypatch):

@@ -7,11 +7,15 @@
 
 Each executor takes a picklable function of one plain-data item and yields ``(item, result)``
 as results arrive, in any order. The function must not raise (a cell records its own error);
-an executor error (a worker lost) is reported for that item as a failed result.
+an executor error (a worker lost) is reported for that item as a failed result. ``then``, when
+given, is called in this process with each ``(item, result)`` as it arrives, before it is
+yielded, and returns the items that can start now (a cell waiting for the search of the one
+just done): they are submitted at once, so a free worker takes them while others still run.
 """
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import contextlib
 import multiprocessing
@@ -21,13 +25,20 @@ from typing import Any, Protocol
 from bayestune.errors import BayestuneError
 
 Task = Callable[[dict[str, Any]], dict[str, Any]]
+Then = Callable[[dict[str, Any], dict[str, Any]], Iterable[dict[str, Any]]]
+"""``then(item, result)``: the items that ``item``'s result lets start."""
 
 
 class Executor(Protocol):
     name: str
 
-    def map_unordered(self, fn: Task, items: Iterable[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    def map_unordered(self, fn: Task, items: Iterable[dict[str, Any]],
+                      then: Then | None = None) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
         ...
+
+
+def _next(then: Then | None, item: dict[str, Any], result: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(then(item, result)) if then is not None else []
 
 
 def _lost(exc: BaseException) -> dict[str, Any]:
@@ -37,9 +48,13 @@ def _lost(exc: BaseException) -> dict[str, Any]:
 class InProcess:
     name = "in-process"
 
-    def map_unordered(self, fn: Task, items: Iterable[dict[str, Any]]):
-        for item in items:
-            yield item, fn(item)
+    def map_unordered(self, fn: Task, items: Iterable[dict[str, Any]], then: Then | None = None):
+        queue = collections.deque(items)
+        while queue:
+            item = queue.popleft()
+            result = fn(item)
+            queue.extend(_next(then, item, result))
+            yield item, result
 
 
 class ProcessPool:
@@ -51,15 +66,21 @@ class ProcessPool:
         self.workers = workers
         self.name = f"process pool ({workers} workers)"
 
-    def map_unordered(self, fn: Task, items: Iterable[dict[str, Any]]):
+    def map_unordered(self, fn: Task, items: Iterable[dict[str, Any]], then: Then | None = None):
         ctx = multiprocessing.get_context("spawn")
         with cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx) as pool:
             futures = {pool.submit(fn, item): item for item in items}
-            for future in cf.as_completed(futures):
-                try:
-                    yield futures[future], future.result()
-                except Exception as exc:  # noqa: BLE001 - a broken worker fails its cell only
-                    yield futures[future], _lost(exc)
+            while futures:
+                finished, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+                for future in finished:
+                    item = futures.pop(future)
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # noqa: BLE001 - a broken worker fails its cell only
+                        result = _lost(exc)
+                    for later in _next(then, item, result):
+                        futures[pool.submit(fn, later)] = later
+                    yield item, result
 
 
 class DaskCluster:
@@ -77,18 +98,26 @@ class DaskCluster:
             raise BayestuneError(f"cannot connect to the Dask scheduler: {exc}", address) from None
         self.name = f"dask ({address})"
 
-    def map_unordered(self, fn: Task, items: Iterable[dict[str, Any]]):
+    def map_unordered(self, fn: Task, items: Iterable[dict[str, Any]], then: Then | None = None):
         from distributed import as_completed
 
-        futures = {}
-        for item in items:
+        def submit(item: dict[str, Any]):
             # pure=False: the same cell submitted twice is run twice, never served from a cache
-            futures[self.client.submit(fn, item, pure=False)] = item
-        for future in as_completed(list(futures), loop=self.client.loop):
+            future = self.client.submit(fn, item, pure=False)
+            futures[future] = item
+            return future
+
+        futures: dict[Any, dict[str, Any]] = {}
+        arriving = as_completed([submit(item) for item in items], loop=self.client.loop)
+        for future in arriving:
+            item = futures.pop(future)
             try:
-                yield futures[future], future.result()
+                result = future.result()
             except Exception as exc:  # noqa: BLE001
-                yield futures[future], _lost(exc)
+                result = _lost(exc)
+            for later in _next(then, item, result):
+                arriving.add(submit(later))
+            yield item, result
 
     def close(self) -> None:
         self.client.close()

@@ -27,7 +27,7 @@ from bayestune import __version__
 from bayestune.bench.cell import COUNTS, QUALITY, RUNTIME, cell_identity, cell_key, read_done, run_cell
 from bayestune.bench.executor import Executor, InProcess, split_done
 from bayestune.bench.searches import has_search, keep_search, search_dir
-from bayestune.bench.shared import plan, split_waves
+from bayestune.bench.shared import plan, release, split_waiting
 from bayestune.bench.suite import Suite
 from bayestune.fileio import write_atomic
 
@@ -138,18 +138,19 @@ def run_suite(
         return payload
 
     payload = write()
-    while todo:  # in waves: a cell that reuses another's search starts once that cell is done
-        wave, todo = split_waves(todo, set(results))
-        for cell, result in executor.map_unordered(partial(run_cell, root=str(out)), wave):
-            key = cell_key(cell)  # a result the executor lost carries neither key nor cell
-            result.setdefault("key", key)
-            result.setdefault("cell", cell_identity(cell))
-            result.setdefault("seconds", None)
-            results[key] = result
-            if result["status"] == "ok":
-                keep_search(out, key)
-            say(f"[{len(results)}/{total}] {key}: {_line(result)}")
-            payload = write()
+    # a cell that reuses another's search starts as soon as that cell is done (bench.shared)
+    now, waiting = split_waiting(todo, set(results))
+    for cell, result in executor.map_unordered(partial(run_cell, root=str(out)), now,
+                                               then=lambda cell, _result: release(waiting, cell)):
+        key = cell_key(cell)  # a result the executor lost carries neither key nor cell
+        result.setdefault("key", key)
+        result.setdefault("cell", cell_identity(cell))
+        result.setdefault("seconds", None)
+        results[key] = result
+        if result["status"] == "ok":
+            keep_search(out, key)
+        say(f"[{len(results)}/{total}] {key}: {_line(result)}")
+        payload = write()
     return payload
 
 

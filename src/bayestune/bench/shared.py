@@ -14,7 +14,8 @@ replicate refits, whose settings may differ, nor the final stage) and resumes it
 no trial and applies its own selection, final stage and evaluation. Its figures are those it
 would have computed alone (a test checks it); its ``seconds_search`` and ``seconds_per_trial``
 are the shared trials', while ``seconds_cell`` is its own wall time. Its ``cell.json`` names
-the cell whose search it used. The later cells start once the whole first wave is done.
+the cell whose search it used. A later cell starts as soon as the cell whose search it reuses
+has finished, on the first free worker, while the others run on.
 
 A copy is taken only from a cell that finished, on a byte-identical dataset; otherwise the
 cell runs its own search, as it would without a sharing plan.
@@ -62,17 +63,29 @@ def plan(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def split_waves(cells: list[dict[str, Any]], done: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The cells that can start now, and those that wait for a search another cell of the run makes."""
+def split_waiting(cells: list[dict[str, Any]], done: set[str]) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """The cells that can start now, and by source key those that wait for a search another
+    cell of the run makes (each starts when that cell has finished, :func:`release`)."""
     from bayestune.bench.cell import cell_key
 
-    waiting = {cell_key(c) for c in cells}  # a source outside these runs no search to wait for
+    running = {cell_key(c) for c in cells}  # a source outside these runs no search to wait for
     now: list[dict[str, Any]] = []
-    later: list[dict[str, Any]] = []
+    waiting: dict[str, list[dict[str, Any]]] = {}
     for c in cells:
         source = c.get(SHARES)
-        (later if source in waiting and source not in done else now).append(c)
-    return now, later
+        if source in running and source not in done:
+            waiting.setdefault(source, []).append(c)
+        else:
+            now.append(c)
+    return now, waiting
+
+
+def release(waiting: dict[str, list[dict[str, Any]]], cell: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cells that waited for ``cell``'s search, removed from ``waiting``: ready to start,
+    whether it succeeded or not (a cell whose source failed runs a search of its own)."""
+    from bayestune.bench.cell import cell_key
+
+    return waiting.pop(cell_key(cell), [])
 
 
 def _same_dataset(a: Path, b: Path) -> bool:
