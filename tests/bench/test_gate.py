@@ -106,6 +106,23 @@ def test_a_stored_cell_without_the_honest_regret_is_run_again(tmp_path):
     assert read_done(tmp_path, cell) is None
 
 
+def test_a_stored_cell_is_reused_only_under_the_same_resolved_settings(tmp_path):
+    """A default named or left to the tuner resolves alike; a stored cell whose resolved
+    settings differ (a default changed since it ran) is run again."""
+    cell = {"scenario": "quickstart", "seed": 0, "methodology": "default", "tuning": {"seed": 0}}
+    named = cell | {"tuning": {"seed": 0, "gate": {"retries": 0}}}
+    other = cell | {"tuning": {"seed": 0, "gate": {"retries": 1}}}
+    assert cell_identity(cell)["settings"] == cell_identity(named)["settings"] != cell_identity(other)["settings"]
+    stored = {"status": "ok", "cell": cell_identity(cell), "metrics": cell_metrics({})}
+    folder = cell_dir(tmp_path, cell_key(cell))
+    folder.mkdir(parents=True)
+    (folder / CELL_FILE).write_text(json.dumps(stored))
+    assert read_done(tmp_path, cell) == stored
+    stored["cell"]["settings"] = cell_identity(other)["settings"]  # the same suite file, other defaults
+    (folder / CELL_FILE).write_text(json.dumps(stored))
+    assert read_done(tmp_path, cell) is None
+
+
 def _with_planted(payload, mutant="random-choice", **worse):
     """``payload`` plus a planted mutant whose cells are the default's, ``worse`` added to their metrics."""
     import copy

@@ -8,6 +8,7 @@ suite again reuses it instead of repeating the work.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -61,8 +62,25 @@ def cell_key(cell: dict[str, Any]) -> str:
 
 
 def cell_identity(cell: dict[str, Any]) -> dict[str, Any]:
-    """What defines a cell's result: a stored result is reused only when this is unchanged."""
-    return {k: cell[k] for k in ("scenario", "seed", "methodology", "tuning")}
+    """What defines a cell's result: a stored result is reused only when this is unchanged.
+
+    The settings as the suite file writes them, and a digest of every setting the tuner
+    resolves from them, defaults included: a changed default (a new ``[gate] retries``, say)
+    makes a stored cell that never named it stale, as it would compute something else now.
+    """
+    return {k: cell[k] for k in ("scenario", "seed", "methodology", "tuning")} | {"settings": settings_digest(cell)}
+
+
+def settings_digest(cell: dict[str, Any]) -> str | None:
+    """A short hash of the cell's resolved tuning config (None if it does not resolve: the
+    cell then fails when it runs, and says why)."""
+    from bayestune.tuning.config import config_from_dict
+
+    try:
+        resolved = config_from_dict(cell["tuning"], cell["methodology"]).model_dump(mode="json")
+    except Exception:  # noqa: BLE001 - a bad config is the cell's error to report, not the identity's
+        return None
+    return hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def cell_dir(root: str | Path, key: str) -> Path:
